@@ -1,0 +1,1 @@
+"""Speed and memory benchmarks against peer libraries (not part of pytest). See benchmarks/README.md."""

@@ -1,0 +1,1 @@
+"""Data: TFDS pipelines, offline TFDS builders and synthetic task generators."""

@@ -1,0 +1,116 @@
+"""TFDS datasets as in-memory arrays, and deterministic batching as a pure function of (seed, step).
+
+Small and medium datasets (everything this repo trains on a CPU) are loaded once with `tfds.load(...,
+batch_size=-1)` and kept on the accelerator. A batch is then gathered *inside* the jitted train step from
+indices that depend only on (seed, step), so there is no host round-trip per step and a resumed run sees
+exactly the batches a run that was never stopped would have seen.
+"""
+
+import dataclasses
+import os
+from typing import Any, Mapping
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+Arrays = Mapping[str, Any]
+
+DEFAULT_DATA_DIR_ENV = 'TFDS_DATA_DIR'
+
+
+@dataclasses.dataclass(frozen=True)
+class ArrayDataset:
+  """Train and eval splits as dicts of equal-length numpy arrays, e.g. {'inputs': (N, ...), 'targets': (N,)}."""
+
+  train: Arrays
+  eval: Arrays
+  name: str = 'dataset'
+
+  def __post_init__(self):
+    for split_name, split in (('train', self.train), ('eval', self.eval)):
+      lengths = {k: len(v) for k, v in split.items()}
+      if len(set(lengths.values())) != 1:
+        raise ValueError(f'{self.name}: arrays of the {split_name} split differ in length: {lengths}')
+
+  @property
+  def num_train(self) -> int:
+    return len(next(iter(self.train.values())))
+
+  @property
+  def num_eval(self) -> int:
+    return len(next(iter(self.eval.values())))
+
+
+def default_data_dir() -> str:
+  return os.environ.get(DEFAULT_DATA_DIR_ENV, os.path.expanduser('~/tensorflow_datasets'))
+
+
+def load_tfds(
+    name: str,
+    *,
+    data_dir: str | None = None,
+    train_split: str = 'train',
+    eval_split: str = 'test',
+    input_key: str = 'image',
+    target_key: str = 'label',
+    scale: float = 1.0,
+) -> ArrayDataset:
+  """Loads a TFDS dataset into memory as {'inputs': float32, 'targets': int32} arrays.
+
+  Args:
+    name: TFDS name, e.g. 'sklearn_digits' (offline builder shipped in common/data/builders) or 'mnist'
+      (needs prepared data in `data_dir`).
+    data_dir: TFDS data directory; default $TFDS_DATA_DIR or ~/tensorflow_datasets.
+    train_split, eval_split: TFDS split names (slicing like 'train[:90%]' works).
+    input_key, target_key: feature names of the inputs and the labels.
+    scale: inputs are multiplied by this (e.g. 1/16 for digits, 1/255 for 8-bit images).
+  """
+  import tensorflow_datasets as tfds
+
+  import common.data.builders  # noqa: F401  (registers the offline builders)
+
+  data_dir = data_dir or default_data_dir()
+
+  def split(split_name):
+    raw = tfds.as_numpy(tfds.load(name, split=split_name, batch_size=-1, data_dir=data_dir))
+    return {
+        'inputs': raw[input_key].astype(np.float32) * np.float32(scale),
+        'targets': raw[target_key].astype(np.int32),
+    }
+
+  return ArrayDataset(train=split(train_split), eval=split(eval_split), name=name)
+
+
+def epoch_permutation(key: jax.Array, epoch: jax.Array, num_examples: int) -> jax.Array:
+  """The order of the training set in one epoch: a permutation that depends only on (key, epoch)."""
+  return jax.random.permutation(jax.random.fold_in(key, epoch), num_examples)
+
+
+def batch_at_step(arrays: Arrays, key: jax.Array, step: jax.Array, batch_size: int) -> dict[str, jax.Array]:
+  """The training batch for `step`: shuffled without replacement within an epoch; the remainder is dropped.
+
+  Traceable (call it inside jit). `arrays` are device arrays with a leading example axis of length N >=
+  batch_size.
+  """
+  num_examples = len(next(iter(arrays.values())))
+  steps_per_epoch = num_examples // batch_size
+  epoch, within = jnp.divmod(step, steps_per_epoch)
+  order = epoch_permutation(key, epoch, num_examples)
+  idx = jax.lax.dynamic_slice_in_dim(order, within * batch_size, batch_size)
+  return {k: jnp.take(v, idx, axis=0) for k, v in arrays.items()}
+
+
+def eval_batches(arrays: Arrays, batch_size: int):
+  """Fixed-size eval batches over the whole split, the last one padded; 'weight' is 0 on padding.
+
+  Yields dicts of numpy arrays, each with the same shapes (so the eval step compiles once).
+  """
+  n = len(next(iter(arrays.values())))
+  batch_size = min(batch_size, n)
+  for start in range(0, n, batch_size):
+    stop = min(start + batch_size, n)
+    pad = batch_size - (stop - start)
+    batch = {k: np.concatenate([v[start:stop], np.zeros((pad,) + v.shape[1:], v.dtype)]) for k, v in arrays.items()}
+    batch['weight'] = np.concatenate([np.ones(stop - start, np.float32), np.zeros(pad, np.float32)])
+    yield batch

@@ -1,0 +1,1 @@
+"""Conventional baseline models (MLP, ...) that the brain-inspired families are compared against."""

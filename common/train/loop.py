@@ -1,0 +1,229 @@
+"""The training loop: one function, readable top to bottom.
+
+`train` is the entry point gin configures for supervised experiments. Every entry point in this repo keeps
+the same contract: keyword arguments bound by gin, plus `workdir` and `dry_run` passed by the launcher; it
+returns a dict of final metrics.
+
+Determinism: every random stream derives from `seed` with fold_in (parameters, data order, dropout), and the
+training batch of step s is a pure function of (seed, s). A run killed at any moment and started again
+resumes from its latest checkpoint and ends with bitwise the parameters of a run that was never stopped.
+"""
+
+import functools
+import json
+import math
+import os
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from common.train import state as state_lib
+from common.train.checkpoint import Checkpointer
+from common.train.errors import ConfigurationError, TrainingDiverged
+from common.train.metrics import MetricWriter
+from common.train.plots import plot_curves
+from common.train.progress import Progress
+
+# Stream ids for fold_in: stable, so adding a new stream never changes the others.
+_PARAMS, _DATA, _DROPOUT = 0, 1, 2
+
+
+def make_train_step(model, task, optimizer) -> Callable:
+  """Returns train_step(state, arrays, data_key, dropout_key) -> (state, metrics) for one optimizer step."""
+
+  def loss_fn(params, model_state, batch, dropout_key):
+    variables = {'params': params, **model_state}
+    mutable = list(model_state) + [state_lib.AUX_LOSS_COLLECTION]
+    outputs, updates = model.apply(
+        variables, batch['inputs'], train=True, rngs={'dropout': dropout_key}, mutable=mutable
+    )
+    loss, metrics = task.loss(outputs, batch)
+    aux = updates.pop(state_lib.AUX_LOSS_COLLECTION, {})
+    aux_loss = sum(jnp.sum(x) for x in jax.tree_util.tree_leaves(aux))
+    if jax.tree_util.tree_leaves(aux):
+      metrics = {**metrics, 'aux_loss': aux_loss}
+    return loss + aux_loss, (dict(updates), metrics)
+
+  def train_step(state, arrays, data_key, dropout_key):
+    step = state['step']
+    batch = task.train_batch(arrays, data_key, step)
+    grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
+    (total, (model_state, metrics)), grads = grad_fn(
+        state['params'], state['model_state'], batch, jax.random.fold_in(dropout_key, step)
+    )
+    updates, opt_state = optimizer.update(grads, state['opt_state'], state['params'])
+    params = optax.apply_updates(state['params'], updates)
+    metrics = {**metrics, 'total_loss': total, 'grad_norm': optax.global_norm(grads)}
+    new_state = {'step': step + 1, 'params': params, 'model_state': model_state, 'opt_state': opt_state}
+    return new_state, metrics
+
+  return train_step
+
+
+def accumulating(train_step: Callable) -> Callable:
+  """Wraps a train step so it adds its metrics into running sums (kept on device until the next log)."""
+
+  def step_and_accumulate(state, metric_sums, *args):
+    state, metrics = train_step(state, *args)
+    return state, jax.tree_util.tree_map(jnp.add, metric_sums, metrics)
+
+  return step_and_accumulate
+
+
+def make_eval_step(model, task) -> Callable:
+  """Returns eval_step(params, model_state, batch) -> (metrics, weight) for one fixed-size batch."""
+
+  def eval_step(params, model_state, batch):
+    outputs = model.apply({'params': params, **model_state}, batch['inputs'], train=False)
+    _, metrics = task.loss(outputs, batch)
+    return metrics, jnp.sum(batch['weight'])
+
+  return eval_step
+
+
+def evaluate(eval_step, state, batches) -> dict[str, float]:
+  """Example-weighted means of the task's metrics over all eval batches."""
+  sums, total = {}, 0.0
+  for batch in batches:
+    metrics, weight = eval_step(state['params'], state['model_state'], batch)
+    weight = float(weight)
+    for k, v in jax.device_get(metrics).items():
+      sums[k] = sums.get(k, 0.0) + float(v) * weight
+    total += weight
+  return {k: v / max(total, 1.0) for k, v in sums.items()}
+
+
+def _check_cadence(name: str, value: int) -> int:
+  if value < 1:
+    raise ConfigurationError(f'train.{name}={value} must be a positive number of steps.')
+  return value
+
+
+def train(
+    *,
+    model,
+    task,
+    optimizer: Callable[[int], optax.GradientTransformation],
+    num_steps: int,
+    seed: int,
+    workdir: str,
+    dry_run: bool = False,
+    log_every: int = 100,
+    eval_every: int = 500,
+    checkpoint_every: int = 500,
+    keep_checkpoints: int = 3,
+) -> dict[str, Any]:
+  """Trains `model` on `task` for `num_steps` steps and returns the final eval metrics.
+
+  Args:
+    model: a flax.linen Module called as `model(inputs, train=bool)`.
+    task: data + loss + metrics (see common/train/tasks.py for the interface).
+    optimizer: a factory `num_steps -> optax.GradientTransformation` (e.g. optim.create_optimizer).
+    num_steps: total number of optimizer steps.
+    seed: the run's seed; every random stream derives from it.
+    workdir: where metrics, TensorBoard events, checkpoints and plots go.
+    dry_run: build the model with jax.eval_shape, print the parameter table, train nothing.
+    log_every, eval_every, checkpoint_every: cadences in steps (the last step always logs, evaluates, saves).
+    keep_checkpoints: how many checkpoints to keep.
+  """
+  if num_steps < 1:
+    raise ConfigurationError(f'train.num_steps={num_steps} must be at least 1.')
+  for name, value in (('log_every', log_every), ('eval_every', eval_every), ('checkpoint_every', checkpoint_every)):
+    _check_cadence(name, value)
+  root = jax.random.PRNGKey(seed)
+  params_key, data_key, dropout_key = (jax.random.fold_in(root, i) for i in (_PARAMS, _DATA, _DROPOUT))
+  tx = optimizer(num_steps)
+
+  # 1. Build the model and the optimizer state (shapes only for a dry run).
+  init = functools.partial(state_lib.init_variables, model, task.init_inputs())
+  if dry_run:
+    variables = jax.eval_shape(init, params_key)
+    print(state_lib.param_table(variables['params']))
+    abstract_state = jax.eval_shape(lambda v: state_lib.create_state(v, tx), variables)
+    return {'num_params': state_lib.count_params(abstract_state['params'])}
+  state = state_lib.create_state(jax.jit(init)(params_key), tx)
+  num_params = state_lib.count_params(state['params'])
+
+  # 2. Resume from the latest checkpoint, if any.
+  ckpt = Checkpointer(workdir, keep=keep_checkpoints)
+  writer = MetricWriter(workdir)
+  if ckpt.latest_step() is not None:
+    state = ckpt.restore(state)
+    print(f'Resumed from {ckpt.directory}/{ckpt.latest_step()}', flush=True)
+  start_step = int(state['step'])
+  writer.truncate_after(start_step)
+
+  # 3. Compile the steps. Data live on the device and are indexed inside the step: no per-step transfer.
+  one_step = make_train_step(model, task, tx)
+  train_step = jax.jit(accumulating(one_step), donate_argnums=(0, 1))
+  eval_step = jax.jit(make_eval_step(model, task))
+  arrays = jax.device_put(task.train_arrays())
+  eval_batches = [jax.device_put(b) for b in task.eval_batches()]
+  metric_shapes = jax.eval_shape(one_step, state, arrays, data_key, dropout_key)[1]
+  zero_metrics = lambda: jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), metric_shapes)  # noqa: E731
+
+  # 4. The loop. Host syncs happen only at log/eval/checkpoint boundaries.
+  progress = Progress(num_steps, start_step)
+  metric_sums, since_log = zero_metrics(), 0
+  last_good_step = ckpt.latest_step()
+  for step in range(start_step + 1, num_steps + 1):
+    state, metric_sums = train_step(state, metric_sums, arrays, data_key, dropout_key)
+    since_log += 1
+    if step == start_step + 1:
+      jax.block_until_ready(state)
+      progress.first_step_done(step)
+    is_last = step == num_steps
+    if step % log_every == 0 or is_last:
+      means = {k: float(v) / since_log for k, v in jax.device_get(metric_sums).items()}
+      _stop_if_diverged(means, step, last_good_step, ckpt)
+      means['steps_per_sec'] = progress.rate(step)
+      writer.write(step, 'train', means)
+      progress.update(step, f'loss={means["loss"]:.4g}')
+      metric_sums, since_log = zero_metrics(), 0
+    if step % eval_every == 0 or is_last:
+      writer.write(step, 'eval', evaluate(eval_step, state, eval_batches))
+    if step % checkpoint_every == 0 or is_last:
+      _stop_if_diverged(_finite_probe(state), step, last_good_step, ckpt)
+      ckpt.save(step, state)
+      last_good_step = step
+  progress.close()
+
+  # 5. Final metrics, curves, and every pending save flushed to disk.
+  final = {'step': num_steps, 'num_params': num_params, **evaluate(eval_step, state, eval_batches)}
+  if progress.compile_seconds is not None:
+    final['compile_seconds'] = progress.compile_seconds
+  ckpt.wait()
+  ckpt.close()
+  writer.close()
+  if jax.process_index() == 0:
+    _write_json(os.path.join(workdir, 'final_metrics.json'), final)
+    plot_curves(writer.jsonl_path, os.path.join(workdir, 'curves.png'))
+  return final
+
+
+def _finite_probe(state) -> dict[str, float]:
+  """One number that is non-finite iff some parameter is (checked before every save)."""
+  return {'parameter_norm': float(optax.global_norm(state['params']))}
+
+
+def _stop_if_diverged(metrics: dict[str, float], step: int, last_good_step, ckpt) -> None:
+  bad = {k: v for k, v in metrics.items() if not math.isfinite(v)}
+  if bad:
+    ckpt.wait()
+    ckpt.close()
+    where = f'step {last_good_step} in {ckpt.directory}' if last_good_step is not None else 'none was saved yet'
+    raise TrainingDiverged(
+        f'non-finite values at step {step}: {bad}. Training stopped; the last good checkpoint is {where}. '
+        'Lower the learning rate, add gradient clipping (create_optimizer.grad_clip_norm), or check the inputs.'
+    )
+
+
+def _write_json(path: str, obj) -> None:
+  tmp = path + '.tmp'
+  with open(tmp, 'w') as f:
+    json.dump(obj, f, indent=2, default=lambda x: np.asarray(x).tolist())
+  os.replace(tmp, path)
+
