@@ -1,0 +1,313 @@
+"""Gin configs as data: every binding with its canonical value and where it was set (file and line).
+
+gin-config 0.5 does not record provenance, so this module reads the same files with gin's own parser
+(`gin.config_parser.ConfigParser`), follows `include`s in order, and resolves each selector through the
+importing file's `import` statements to a full Python path (`loop.train` -> `common.train.loop.train`). The
+launcher writes the result as config/resolved.gin (with provenance comments) and config/resolved.json; the
+diff tool compares two of them by key.
+
+A key is `scope/full.selector.param` (scope omitted when empty) for a parameter and the bare name for a macro.
+"""
+
+import dataclasses
+import importlib
+import inspect
+import os
+from typing import Any
+
+from gin import config_parser
+
+from launch.errors import UsageError
+from launch.gin_args import find_gin_file, repo_root
+
+CLI = '<command line>'
+
+
+@dataclasses.dataclass(frozen=True)
+class Ref:
+  """`@name` (evaluate=False) or `@name()` (evaluate=True); `name` is the resolved full path."""
+
+  name: str
+  evaluate: bool
+
+  def gin(self) -> str:
+    return f'@{self.name}' + ('()' if self.evaluate else '')
+
+
+@dataclasses.dataclass(frozen=True)
+class Macro:
+  name: str
+
+  def gin(self) -> str:
+    return f'%{self.name}'
+
+
+@dataclasses.dataclass(frozen=True)
+class Location:
+  file: str  # path relative to the repo root when inside it, or CLI
+  line: int = 0
+  chain: tuple[str, ...] = ()  # the include chain that led to `file` (outermost first)
+
+  def __str__(self) -> str:
+    if self.file == CLI:
+      return 'command line'
+    via = f' (via {" -> ".join(self.chain)})' if self.chain else ''
+    return f'{self.file}:{self.line}{via}'
+
+
+@dataclasses.dataclass(frozen=True)
+class Binding:
+  scope: str
+  selector: str  # full python path of the configurable, or the macro name
+  param: str  # '' for a macro
+  value: Any
+  location: Location
+  written: str  # the selector as written in the file
+
+  @property
+  def is_macro(self) -> bool:
+    return self.param == ''
+
+  @property
+  def key(self) -> str:
+    if self.is_macro:
+      return self.selector
+    return (f'{self.scope}/' if self.scope else '') + f'{self.selector}.{self.param}'
+
+
+def to_gin(value: Any) -> str:
+  """The gin-syntax text of a canonical value."""
+  if isinstance(value, (Ref, Macro)):
+    return value.gin()
+  if isinstance(value, tuple):
+    inner = ', '.join(to_gin(v) for v in value)
+    return f'({inner},)' if len(value) == 1 else f'({inner})'
+  if isinstance(value, list):
+    return '[' + ', '.join(to_gin(v) for v in value) + ']'
+  if isinstance(value, dict):
+    return '{' + ', '.join(f'{to_gin(k)}: {to_gin(v)}' for k, v in value.items()) + '}'
+  return repr(value)
+
+
+def to_json(value: Any) -> Any:
+  """A JSON-able canonical form: references and macros become tagged dicts; numbers stay numbers."""
+  if isinstance(value, Ref):
+    return {'@': value.name, 'call': value.evaluate}
+  if isinstance(value, Macro):
+    return {'%': value.name}
+  if isinstance(value, (tuple, list)):
+    return [to_json(v) for v in value]
+  if isinstance(value, dict):
+    return {str(to_json(k)): to_json(v) for k, v in sorted(value.items(), key=lambda kv: repr(kv[0]))}
+  return value
+
+
+class _Delegate(config_parser.ParserDelegate):
+  def configurable_reference(self, scoped_name, evaluate):
+    return Ref(scoped_name, evaluate)
+
+  def macro(self, macro_name):
+    return Macro(macro_name)
+
+
+@dataclasses.dataclass
+class ConfigModel:
+  """All bindings in the order gin applies them (later ones win), plus the files and imports read."""
+
+  bindings: list[Binding] = dataclasses.field(default_factory=list)
+  files: list[str] = dataclasses.field(default_factory=list)
+  imports: dict[str, str] = dataclasses.field(default_factory=dict)  # alias/partial path -> module
+
+  def resolved(self) -> dict[str, Binding]:
+    out: dict[str, Binding] = {}
+    for b in self.bindings:
+      out[b.key] = b
+    return out
+
+  def configurables(self) -> set[str]:
+    names = {b.selector for b in self.bindings if not b.is_macro}
+    for b in self.bindings:
+      names |= {r.name for r in _refs(b.value)}
+    return names
+
+
+def _refs(value):
+  if isinstance(value, Ref):
+    yield value
+  elif isinstance(value, (tuple, list)):
+    for v in value:
+      yield from _refs(v)
+  elif isinstance(value, dict):
+    for k, v in value.items():
+      yield from _refs(k)
+      yield from _refs(v)
+
+
+def _relative(path: str) -> str:
+  root = repo_root()
+  path = os.path.abspath(path)
+  return os.path.relpath(path, root) if path.startswith(root + os.sep) else path
+
+
+def _resolve_name(name: str, imports: dict[str, str]) -> str:
+  """`loop.train` -> `common.train.loop.train` using the file's imports; unknown prefixes stay as written."""
+  if name.startswith('gin.'):
+    return name
+  parts = name.split('.')
+  for i in range(len(parts) - 1, 0, -1):
+    prefix = '.'.join(parts[:i])
+    if prefix in imports:
+      return '.'.join([imports[prefix]] + parts[i:])
+  return name
+
+
+def _canonical(value, imports):
+  if isinstance(value, Ref):
+    return Ref(_resolve_name(value.name, imports), value.evaluate)
+  if isinstance(value, tuple):
+    return tuple(_canonical(v, imports) for v in value)
+  if isinstance(value, list):
+    return [_canonical(v, imports) for v in value]
+  if isinstance(value, dict):
+    return {_canonical(k, imports): _canonical(v, imports) for k, v in value.items()}
+  return value
+
+
+def _parse_text(text: str, filename: str):
+  try:
+    return list(config_parser.ConfigParser(_Named(text, filename), _Delegate()))
+  except SyntaxError as e:
+    raise UsageError(f'{filename}:{e.lineno}: gin syntax error: {e.msg}\n  {(e.text or "").rstrip()}') from None
+
+
+class _Named:
+  """A file-like object with a name, so gin's parser reports locations in the right file."""
+
+  def __init__(self, text, name):
+    import io
+
+    self._io = io.StringIO(text)
+    self.name = name
+
+  def readline(self):
+    return self._io.readline()
+
+
+def load(gin_files: list[str], bindings: list[str], search_paths: list[str]) -> ConfigModel:
+  """Reads gin files (following includes) and command-line bindings into a ConfigModel."""
+  model = ConfigModel()
+
+  def read_file(path: str, chain: tuple[str, ...]):
+    rel = _relative(path)
+    if rel in chain:
+      raise UsageError(f'{rel}: include cycle: {" -> ".join(chain + (rel,))}')
+    model.files.append(rel)
+    with open(path) as f:
+      text = f.read()
+    imports: dict[str, str] = {}
+    for statement in _parse_text(text, rel):
+      if isinstance(statement, config_parser.ImportStatement):
+        if statement.module.startswith('__gin__'):
+          continue
+        imports[statement.bound_name()] = statement.module if statement.is_from or statement.alias else statement.module
+        imports[statement.partial_path()] = statement.module
+        model.imports.update(imports)
+      elif isinstance(statement, config_parser.IncludeStatement):
+        try:
+          child = find_gin_file(statement.filename, search_paths)
+        except UsageError as e:
+          raise UsageError(f'{rel}:{statement.location.line_num}: include failed: {e}') from None
+        read_file(child, chain + (rel,))
+      elif isinstance(statement, config_parser.BindingStatement):
+        model.bindings.append(_binding(statement, imports, Location(rel, statement.location.line_num, chain)))
+
+  for path in gin_files:
+    read_file(find_gin_file(path, search_paths), ())
+  known = None
+  for i, text in enumerate(bindings):
+    for statement in _parse_text(text, f'--gin_bindings #{i + 1}'):
+      if not isinstance(statement, config_parser.BindingStatement):
+        raise UsageError(f'--gin_bindings {text!r}: only bindings (X=Y) are allowed on the command line.')
+      known = known if known is not None else model.configurables()
+      b = _binding(statement, model.imports, Location(CLI))
+      if not b.is_macro and b.selector not in known:
+        b = dataclasses.replace(b, selector=_match_partial(b.selector, known))
+      model.bindings.append(b)
+  return model
+
+
+def _binding(statement, imports, location) -> Binding:
+  value = _canonical(statement.value, imports)
+  selector = statement.selector if statement.arg_name == '' else _resolve_name(statement.selector, imports)
+  return Binding(statement.scope, selector, statement.arg_name, value, location, statement.selector)
+
+
+def _match_partial(selector: str, known: set[str]) -> str:
+  """Gin's partial-name matching: `train` matches `common.train.loop.train` if no other name ends that way."""
+  matches = [k for k in known if k == selector or k.endswith('.' + selector)]
+  return matches[0] if len(matches) == 1 else selector
+
+
+def import_object(full_name: str):
+  """The Python object behind a full selector, or None when it cannot be imported."""
+  parts = full_name.split('.')
+  for i in range(len(parts) - 1, 0, -1):
+    try:
+      obj = importlib.import_module('.'.join(parts[:i]))
+    except ImportError:
+      continue
+    try:
+      for attr in parts[i:]:
+        obj = getattr(obj, attr)
+      return obj
+    except AttributeError:
+      return None
+  return None
+
+
+def signature_params(obj) -> tuple[dict[str, inspect.Parameter], bool] | None:
+  """(parameters, accepts **kwargs) of a callable (a flax Module's dataclass fields included), or None."""
+  try:
+    sig = inspect.signature(obj)
+  except (TypeError, ValueError):
+    return None
+  params = {n: p for n, p in sig.parameters.items() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+  has_kwargs = any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values())
+  params.pop('parent', None)
+  params.pop('name', None) if _is_flax_module(obj) else None
+  return params, has_kwargs
+
+
+def _is_flax_module(obj) -> bool:
+  try:
+    import flax.linen as nn
+
+    return inspect.isclass(obj) and issubclass(obj, nn.Module)
+  except ImportError:
+    return False
+
+
+def render_gin(model: ConfigModel) -> str:
+  """The resolved config as a gin file with a provenance comment on every line."""
+  resolved = model.resolved()
+  lines = [
+    '# Resolved config: every binding after includes and command-line overrides.',
+    '# Files read: ' + ', '.join(model.files),
+    '',
+  ]
+  macros = sorted((b for b in resolved.values() if b.is_macro), key=lambda b: b.key)
+  params = sorted((b for b in resolved.values() if not b.is_macro), key=lambda b: b.key)
+  for b in macros + params:
+    lines.append(f'{b.key} = {to_gin(b.value)}  # {b.location}')
+  return '\n'.join(lines) + '\n'
+
+
+def to_json_dict(model: ConfigModel) -> dict[str, Any]:
+  """The canonical, machine-readable resolved config (the diff tool's input)."""
+  return {
+    'files': model.files,
+    'bindings': {
+      k: {'value': to_json(b.value), 'gin': to_gin(b.value), 'set_at': str(b.location)}
+      for k, b in sorted(model.resolved().items())
+    },
+  }

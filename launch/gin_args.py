@@ -1,0 +1,39 @@
+"""Command-line conveniences: the `--gin.X=Y` shorthand and gin-file lookup in search paths."""
+
+import os
+
+from launch.errors import UsageError
+
+
+def rewrite_gin_shorthand(argv: list[str]) -> list[str]:
+  """Turns `--gin.a.b=c` into `--gin_bindings=a.b=c` (t5x style), leaving every other argument alone.
+
+  `--gin.SEED=3` binds the macro SEED; `--gin.train.num_steps=500` binds a parameter.
+  """
+  out = []
+  for arg in argv:
+    if arg.startswith('--gin.'):
+      binding = arg[len('--gin.') :]
+      if '=' not in binding:
+        raise UsageError(f'{arg}: the --gin.X=Y shorthand needs a value, e.g. --gin.train.num_steps=500')
+      out.append(f'--gin_bindings={binding}')
+    else:
+      out.append(arg)
+  return out
+
+
+def find_gin_file(path: str, search_paths: list[str]) -> str:
+  """Resolves `path` (absolute, or relative to a search path, or to the current directory)."""
+  candidates = [path] if os.path.isabs(path) else [os.path.join(p, path) for p in search_paths] + [path]
+  for candidate in candidates:
+    if os.path.isfile(candidate):
+      return os.path.abspath(candidate)
+  searched = '\n  '.join(os.path.abspath(c) for c in candidates)
+  raise UsageError(
+    f'gin file {path!r} not found. Searched:\n  {searched}\n'
+    'Write paths relative to the repo root (e.g. configs/baselines/digits_mlp.gin) or pass --gin_search_path.'
+  )
+
+
+def repo_root() -> str:
+  return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
