@@ -25,6 +25,7 @@ def rewrite_gin_shorthand(argv: list[str]) -> list[str]:
 def find_gin_file(path: str, search_paths: list[str]) -> str:
   """Resolves `path` (absolute, or relative to a search path, or to the current directory)."""
   candidates = [path] if os.path.isabs(path) else [os.path.join(p, path) for p in search_paths] + [path]
+  candidates = list(dict.fromkeys(candidates))
   for candidate in candidates:
     if os.path.isfile(candidate):
       return os.path.abspath(candidate)

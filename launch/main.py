@@ -14,6 +14,7 @@ A configuration problem exits with status 2 and a message without a traceback; a
 """
 
 import json
+import logging as py_logging
 import os
 import sys
 
@@ -21,8 +22,7 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # TensorFlow (used by TFDS o
 
 from absl import app, flags, logging
 
-from launch import artifacts, gin_args, validate
-from launch import config_model as cm
+from launch import api, gin_args
 from launch import platform as platform_lib
 from launch.errors import EXIT_DIVERGED, EXIT_USAGE, UsageError
 
@@ -38,58 +38,35 @@ flags.DEFINE_bool('allow_config_change', False, 'Resume in a workdir whose saved
 
 
 def main(argv: list[str], full_argv: list[str]) -> int:
-  if FLAGS['verbosity'].using_default_value:
+  if not any(a.startswith(('-v', '--v')) for a in argv_all_flags()):
     logging.set_verbosity(logging.WARNING)  # orbax and TFDS log every step at INFO; -v 0 brings them back
+    py_logging.getLogger().setLevel(py_logging.WARNING)
   if len(argv) > 1:
     raise UsageError(f'unexpected positional arguments {argv[1:]}; flags are written --name=value.')
-  if not FLAGS.gin_file:
-    raise UsageError('no --gin_file given, e.g. --gin_file=configs/baselines/digits_mlp.gin')
-  search_paths = FLAGS.gin_search_path or [gin_args.repo_root()]
-
   # 2. Platform before JAX is touched (gin imports modules that import JAX).
   platform_lib.select(FLAGS.platform)
-
-  # 3. Config as data: provenance, validation. Nothing is written before this passes.
-  model = cm.load(FLAGS.gin_file, FLAGS.gin_bindings, search_paths)
-  validate.check_bindings(model)
-  validate.check_required(model)
-  entry_name = validate.entry_point(model)
-  resolved_gin, resolved_json = cm.render_gin(model), cm.to_json_dict(model)
   if FLAGS.print_config:
-    print(resolved_gin, end='')
+    prepared = api.prepare(FLAGS.gin_file, FLAGS.gin_bindings, FLAGS.gin_search_path)
+    print(prepared.resolved_gin, end='')
     return 0
-  if not FLAGS.dry_run and not FLAGS.workdir:
-    raise UsageError('--workdir is required to train (or pass --dry_run).')
-
-  # 4. Gin proper.
-  from launch import gin_setup
-
-  entry = gin_setup.parse(
-    [gin_args.find_gin_file(f, search_paths) for f in FLAGS.gin_file], FLAGS.gin_bindings, search_paths
+  # 3-7. Validate (nothing written on failure), parse into gin, record, run, finish.
+  final = api.execute(
+    FLAGS.gin_file,
+    FLAGS.gin_bindings,
+    workdir=FLAGS.workdir,
+    dry_run=FLAGS.dry_run,
+    search_paths=FLAGS.gin_search_path,
+    allow_config_change=FLAGS.allow_config_change,
+    argv=full_argv,
   )
-
-  # 5. The run's record.
-  workdir = os.path.abspath(FLAGS.workdir) if FLAGS.workdir else None
-  import jax
-
-  is_chief = jax.process_index() == 0
-  if workdir and not FLAGS.dry_run:
-    artifacts.check_workdir(workdir, resolved_json, FLAGS.allow_config_change)
-    if is_chief:
-      env = artifacts.environment(validate.seed(model), platform_lib.describe())
-      artifacts.write_start(workdir, resolved_gin=resolved_gin, resolved_json=resolved_json, argv=full_argv, env=env)
-  print(f'launch: {entry_name} on {jax.default_backend()} ({jax.device_count()} devices)', flush=True)
-
-  # 6. Run.
-  final = entry(workdir=workdir or '', dry_run=FLAGS.dry_run)
-
-  # 7. Finish.
-  if workdir and not FLAGS.dry_run and is_chief:
-    artifacts.write_end(workdir, operative_gin=gin_setup.operative_config())
   print('final metrics: ' + json.dumps(final, default=float, sort_keys=True))
-  if workdir and not FLAGS.dry_run:
-    print(f'workdir: {workdir}')
+  if FLAGS.workdir and not FLAGS.dry_run:
+    print(f'workdir: {os.path.abspath(FLAGS.workdir)}')
   return 0
+
+
+def argv_all_flags() -> list[str]:
+  return [a for a in sys.argv[1:] if a.startswith('-')]
 
 
 def run() -> None:

@@ -34,7 +34,13 @@ def _check_target(name: str, where: cm.Location, imports: dict[str, str]):
       f'{where}: unknown configurable {name!r}: no import in the gin file provides {head[0]!r}. Add an import '
       f'such as `from common.train import loop` to the file (imported names there: {aliases}).'
     ) from None
-  public = [n for n in dir(module) if not n.startswith('_') and callable(getattr(module, n))]
+  public = [
+    n
+    for n in dir(module)
+    if not n.startswith('_')
+    and callable(getattr(module, n))
+    and getattr(getattr(module, n), '__module__', None) == module.__name__
+  ]
   raise UsageError(f'{where}: {module_name} has no configurable {attr!r}.{_close(attr, public)} Valid: {public}')
 
 

@@ -41,22 +41,74 @@ class ArrayDataset:
   def num_eval(self) -> int:
     return len(next(iter(self.eval.values())))
 
+  def example_inputs(self, n: int = 2):
+    return self.train['inputs'][:n]
+
 
 def default_data_dir() -> str:
   return os.environ.get(DEFAULT_DATA_DIR_ENV, os.path.expanduser('~/tensorflow_datasets'))
 
 
+class TFDSDataset:
+  """A TFDS dataset loaded into memory on first use, as {'inputs': float32, 'targets': int32} arrays.
+
+  Nothing is read at construction, so a dry run (shapes only) works where the data are not prepared, e.g.
+  paper-scale configs on a laptop: `example_inputs` then comes from the builder's feature spec.
+  """
+
+  def __init__(self, name, *, data_dir, train_split, eval_split, input_key, target_key, scale):
+    self.name, self.data_dir = name, data_dir
+    self.train_split, self.eval_split = train_split, eval_split
+    self.input_key, self.target_key, self.scale = input_key, target_key, scale
+    self._loaded: ArrayDataset | None = None
+
+  def _builder(self):
+    import tensorflow_datasets as tfds
+
+    import common.data.builders  # noqa: F401  (registers the offline builders)
+
+    return tfds.builder(self.name, data_dir=self.data_dir)
+
+  def _load(self) -> ArrayDataset:
+    if self._loaded is None:
+      import tensorflow_datasets as tfds
+
+      builder = self._builder()
+      builder.download_and_prepare()
+
+      def split(split_name):
+        raw = tfds.as_numpy(builder.as_dataset(split=split_name, batch_size=-1))
+        return {
+          'inputs': raw[self.input_key].astype(np.float32) * np.float32(self.scale),
+          'targets': raw[self.target_key].astype(np.int32),
+        }
+
+      self._loaded = ArrayDataset(train=split(self.train_split), eval=split(self.eval_split), name=self.name)
+    return self._loaded
+
+  train = property(lambda self: self._load().train)
+  eval = property(lambda self: self._load().eval)
+  num_train = property(lambda self: self._load().num_train)
+  num_eval = property(lambda self: self._load().num_eval)
+
+  def example_inputs(self, n: int = 2):
+    if self._loaded is not None:
+      return self._loaded.example_inputs(n)
+    shape = self._builder().info.features[self.input_key].shape
+    return np.zeros((n, *shape), np.float32)
+
+
 def load_tfds(
-    name: str,
-    *,
-    data_dir: str | None = None,
-    train_split: str = 'train',
-    eval_split: str = 'test',
-    input_key: str = 'image',
-    target_key: str = 'label',
-    scale: float = 1.0,
-) -> ArrayDataset:
-  """Loads a TFDS dataset into memory as {'inputs': float32, 'targets': int32} arrays.
+  name: str,
+  *,
+  data_dir: str | None = None,
+  train_split: str = 'train',
+  eval_split: str = 'test',
+  input_key: str = 'image',
+  target_key: str = 'label',
+  scale: float = 1.0,
+) -> TFDSDataset:
+  """A TFDS dataset as in-memory arrays (loaded lazily, on first use).
 
   Args:
     name: TFDS name, e.g. 'sklearn_digits' (offline builder shipped in common/data/builders) or 'mnist'
@@ -66,20 +118,15 @@ def load_tfds(
     input_key, target_key: feature names of the inputs and the labels.
     scale: inputs are multiplied by this (e.g. 1/16 for digits, 1/255 for 8-bit images).
   """
-  import tensorflow_datasets as tfds
-
-  import common.data.builders  # noqa: F401  (registers the offline builders)
-
-  data_dir = data_dir or default_data_dir()
-
-  def split(split_name):
-    raw = tfds.as_numpy(tfds.load(name, split=split_name, batch_size=-1, data_dir=data_dir))
-    return {
-        'inputs': raw[input_key].astype(np.float32) * np.float32(scale),
-        'targets': raw[target_key].astype(np.int32),
-    }
-
-  return ArrayDataset(train=split(train_split), eval=split(eval_split), name=name)
+  return TFDSDataset(
+    name,
+    data_dir=data_dir or default_data_dir(),
+    train_split=train_split,
+    eval_split=eval_split,
+    input_key=input_key,
+    target_key=target_key,
+    scale=scale,
+  )
 
 
 def epoch_permutation(key: jax.Array, epoch: jax.Array, num_examples: int) -> jax.Array:

@@ -13,6 +13,7 @@ import functools
 import json
 import math
 import os
+import time
 from typing import Any, Callable
 
 import jax
@@ -38,7 +39,7 @@ def make_train_step(model, task, optimizer) -> Callable:
     variables = {'params': params, **model_state}
     mutable = list(model_state) + [state_lib.AUX_LOSS_COLLECTION]
     outputs, updates = model.apply(
-        variables, batch['inputs'], train=True, rngs={'dropout': dropout_key}, mutable=mutable
+      variables, batch['inputs'], train=True, rngs={'dropout': dropout_key}, mutable=mutable
     )
     loss, metrics = task.loss(outputs, batch)
     aux = updates.pop(state_lib.AUX_LOSS_COLLECTION, {})
@@ -52,7 +53,7 @@ def make_train_step(model, task, optimizer) -> Callable:
     batch = task.train_batch(arrays, data_key, step)
     grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
     (total, (model_state, metrics)), grads = grad_fn(
-        state['params'], state['model_state'], batch, jax.random.fold_in(dropout_key, step)
+      state['params'], state['model_state'], batch, jax.random.fold_in(dropout_key, step)
     )
     updates, opt_state = optimizer.update(grads, state['opt_state'], state['params'])
     params = optax.apply_updates(state['params'], updates)
@@ -103,18 +104,18 @@ def _check_cadence(name: str, value: int) -> int:
 
 
 def train(
-    *,
-    model,
-    task,
-    optimizer: Callable[[int], optax.GradientTransformation],
-    num_steps: int,
-    seed: int,
-    workdir: str,
-    dry_run: bool = False,
-    log_every: int = 100,
-    eval_every: int = 500,
-    checkpoint_every: int = 500,
-    keep_checkpoints: int = 3,
+  *,
+  model,
+  task,
+  optimizer: Callable[[int], optax.GradientTransformation],
+  num_steps: int,
+  seed: int,
+  workdir: str,
+  dry_run: bool = False,
+  log_every: int = 100,
+  eval_every: int = 500,
+  checkpoint_every: int = 500,
+  keep_checkpoints: int = 3,
 ) -> dict[str, Any]:
   """Trains `model` on `task` for `num_steps` steps and returns the final eval metrics.
 
@@ -175,6 +176,7 @@ def train(
     if step == start_step + 1:
       jax.block_until_ready(state)
       progress.first_step_done(step)
+      first_step_unix = time.time()
     is_last = step == num_steps
     if step % log_every == 0 or is_last:
       means = {k: float(v) / since_log for k, v in jax.device_get(metric_sums).items()}
@@ -195,6 +197,8 @@ def train(
   final = {'step': num_steps, 'num_params': num_params, **evaluate(eval_step, state, eval_batches)}
   if progress.compile_seconds is not None:
     final['compile_seconds'] = progress.compile_seconds
+    # For the launcher-overhead benchmark: wall-clock time when the first step (compile included) finished.
+    final['first_step_unix_time'] = first_step_unix
   ckpt.wait()
   ckpt.close()
   writer.close()
@@ -216,8 +220,8 @@ def _stop_if_diverged(metrics: dict[str, float], step: int, last_good_step, ckpt
     ckpt.close()
     where = f'step {last_good_step} in {ckpt.directory}' if last_good_step is not None else 'none was saved yet'
     raise TrainingDiverged(
-        f'non-finite values at step {step}: {bad}. Training stopped; the last good checkpoint is {where}. '
-        'Lower the learning rate, add gradient clipping (create_optimizer.grad_clip_norm), or check the inputs.'
+      f'non-finite values at step {step}: {bad}. Training stopped; the last good checkpoint is {where}. '
+      'Lower the learning rate, add gradient clipping (create_optimizer.grad_clip_norm), or check the inputs.'
     )
 
 
@@ -226,4 +230,3 @@ def _write_json(path: str, obj) -> None:
   with open(tmp, 'w') as f:
     json.dump(obj, f, indent=2, default=lambda x: np.asarray(x).tolist())
   os.replace(tmp, path)
-

@@ -11,16 +11,16 @@ import optax
 from common.train.errors import ConfigurationError
 
 _OPTIMIZERS = {
-    'adam': lambda lr, wd, b1, b2, eps: optax.adam(lr, b1=b1, b2=b2, eps=eps),
-    'adamw': lambda lr, wd, b1, b2, eps: optax.adamw(lr, b1=b1, b2=b2, eps=eps, weight_decay=wd),
-    'sgd': lambda lr, wd, b1, b2, eps: optax.sgd(lr, momentum=b1 or None),
-    'lbfgs': lambda lr, wd, b1, b2, eps: optax.lbfgs(lr),
+  'adam': lambda lr, wd, b1, b2, eps: optax.adam(lr, b1=b1, b2=b2, eps=eps),
+  'adamw': lambda lr, wd, b1, b2, eps: optax.adamw(lr, b1=b1, b2=b2, eps=eps, weight_decay=wd),
+  'sgd': lambda lr, wd, b1, b2, eps: optax.sgd(lr, momentum=b1 or None),
+  'lbfgs': lambda lr, wd, b1, b2, eps: optax.lbfgs(lr),
 }
 _SCHEDULES = ('constant', 'cosine', 'warmup_cosine', 'linear')
 
 
 def learning_rate_schedule(
-    num_steps: int, *, learning_rate: float, schedule: str = 'constant', warmup_steps: int = 0, end_factor: float = 0.0
+  num_steps: int, *, learning_rate: float, schedule: str = 'constant', warmup_steps: int = 0, end_factor: float = 0.0
 ) -> optax.Schedule:
   """A schedule over `num_steps` steps: constant, cosine, warmup_cosine or linear decay to end_factor * lr."""
   if schedule == 'constant':
@@ -29,7 +29,7 @@ def learning_rate_schedule(
     return optax.cosine_decay_schedule(learning_rate, max(num_steps, 1), alpha=end_factor)
   if schedule == 'warmup_cosine':
     return optax.warmup_cosine_decay_schedule(
-        0.0, learning_rate, warmup_steps, max(num_steps, warmup_steps + 1), end_value=learning_rate * end_factor
+      0.0, learning_rate, warmup_steps, max(num_steps, warmup_steps + 1), end_value=learning_rate * end_factor
     )
   if schedule == 'linear':
     return optax.linear_schedule(learning_rate, learning_rate * end_factor, max(num_steps, 1))
@@ -37,19 +37,19 @@ def learning_rate_schedule(
 
 
 def create_optimizer(
-    num_steps: int,
-    *,
-    name: str = 'adam',
-    learning_rate: float = 1e-3,
-    schedule: str = 'constant',
-    warmup_steps: int = 0,
-    end_factor: float = 0.0,
-    weight_decay: float = 0.0,
-    b1: float = 0.9,
-    b2: float = 0.999,
-    eps: float = 1e-8,
-    grad_clip_norm: float | None = None,
-    extra_transforms: Sequence[optax.GradientTransformation] = (),
+  num_steps: int,
+  *,
+  name: str = 'adam',
+  learning_rate: float = 1e-3,
+  schedule: str = 'constant',
+  warmup_steps: int = 0,
+  end_factor: float = 0.0,
+  weight_decay: float = 0.0,
+  b1: float = 0.9,
+  b2: float = 0.999,
+  eps: float = 1e-8,
+  grad_clip_norm: float | None = None,
+  extra_transforms: Sequence[optax.GradientTransformation] = (),
 ) -> optax.GradientTransformation:
   """Builds the optimizer. `extra_transforms` run on the gradients first (projections, masks, ...)."""
   if name not in _OPTIMIZERS:
@@ -57,7 +57,7 @@ def create_optimizer(
   if not learning_rate > 0:
     raise ConfigurationError(f'create_optimizer.learning_rate={learning_rate} must be positive.')
   lr = learning_rate_schedule(
-      num_steps, learning_rate=learning_rate, schedule=schedule, warmup_steps=warmup_steps, end_factor=end_factor
+    num_steps, learning_rate=learning_rate, schedule=schedule, warmup_steps=warmup_steps, end_factor=end_factor
   )
   chain = list(extra_transforms)
   if grad_clip_norm:

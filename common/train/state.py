@@ -27,10 +27,10 @@ def create_state(variables, optimizer) -> dict[str, Any]:
   params = variables['params']
   model_state = {k: v for k, v in variables.items() if k != 'params'}
   return {
-      'step': jnp.zeros((), jnp.int32),
-      'params': params,
-      'model_state': model_state,
-      'opt_state': optimizer.init(params),
+    'step': jnp.zeros((), jnp.int32),
+    'params': params,
+    'model_state': model_state,
+    'opt_state': optimizer.init(params),
   }
 
 

@@ -34,15 +34,15 @@ def weighted_mean(values: jax.Array, batch) -> jax.Array:
 class SupervisedTask:
   """Shared batching for in-memory datasets. Subclasses define `loss`."""
 
-  data: pipeline.ArrayDataset
+  data: pipeline.ArrayDataset | pipeline.TFDSDataset
   batch_size: int = 128
   eval_batch_size: int = 512
 
   def __post_init__(self):
     if self.batch_size < 1 or self.batch_size > self.data.num_train:
       raise ConfigurationError(
-          f'batch_size={self.batch_size} must be between 1 and the {self.data.num_train} training examples of '
-          f'{self.data.name}; lower batch_size.'
+        f'batch_size={self.batch_size} must be between 1 and the {self.data.num_train} training examples of '
+        f'{self.data.name}; lower batch_size.'
       )
 
   def train_arrays(self):
@@ -55,7 +55,7 @@ class SupervisedTask:
     return list(pipeline.eval_batches(self.data.eval, self.eval_batch_size))
 
   def init_inputs(self):
-    return self.data.train['inputs'][:2]
+    return self.data.example_inputs(2)
 
 
 @dataclasses.dataclass
