@@ -209,8 +209,11 @@ def load(gin_files: list[str], bindings: list[str], search_paths: list[str]) -> 
       if isinstance(statement, config_parser.ImportStatement):
         if statement.module.startswith('__gin__'):
           continue
-        imports[statement.bound_name()] = statement.module if statement.is_from or statement.alias else statement.module
-        imports[statement.partial_path()] = statement.module
+        if statement.is_from or statement.alias:
+          imports[statement.bound_name()] = statement.module
+          imports[statement.partial_path()] = statement.module
+        else:  # `import a.b.c` is used as `a.b.c.fn`: the full dotted name, not `a`, names the module
+          imports[statement.module] = statement.module
         model.imports.update(imports)
       elif isinstance(statement, config_parser.IncludeStatement):
         try:
