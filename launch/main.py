@@ -35,6 +35,12 @@ flags.DEFINE_enum('platform', 'auto', ['auto', 'cpu', 'gpu', 'tpu'], 'Accelerato
 flags.DEFINE_bool('dry_run', False, 'Parse, validate, build the model with jax.eval_shape, print the parameter table.')
 flags.DEFINE_bool('print_config', False, 'Print the resolved config with provenance and exit.')
 flags.DEFINE_bool('allow_config_change', False, 'Resume in a workdir whose saved config differs from this one.')
+# Sweeps (launch/sweep.py, launch/hyper.py).
+flags.DEFINE_string('sweep', None, 'Sweep file (python, `def sweep(h)`); trials run in <workdir>/<trial id>.')
+flags.DEFINE_string('trial', None, 'With --sweep: run only this trial (index or id), e.g. a Slurm array index.')
+flags.DEFINE_bool('list_trials', False, 'With --sweep: validate and print the trials (swept keys only).')
+flags.DEFINE_integer('sweep_workers', 1, 'With --sweep and no --trial: local worker processes running trials.')
+flags.DEFINE_string('sweep_metric', '', 'With --sweep: the final metric plotted against each axis (default accuracy).')
 
 
 def main(argv: list[str], full_argv: list[str]) -> int:
@@ -45,6 +51,8 @@ def main(argv: list[str], full_argv: list[str]) -> int:
     raise UsageError(f'unexpected positional arguments {argv[1:]}; flags are written --name=value.')
   # 2. Platform before JAX is touched (gin imports modules that import JAX).
   platform_lib.select(FLAGS.platform)
+  if FLAGS.sweep or FLAGS.trial is not None or FLAGS.list_trials:
+    return _sweep(full_argv)
   if FLAGS.print_config:
     prepared = api.prepare(FLAGS.gin_file, FLAGS.gin_bindings, FLAGS.gin_search_path)
     print(prepared.resolved_gin, end='')
@@ -63,6 +71,28 @@ def main(argv: list[str], full_argv: list[str]) -> int:
   if FLAGS.workdir and not FLAGS.dry_run:
     print(f'workdir: {os.path.abspath(FLAGS.workdir)}')
   return 0
+
+
+def _sweep(full_argv) -> int:
+  from launch import sweep
+
+  if not FLAGS.sweep:
+    raise UsageError('--trial and --list_trials need --sweep=FILE.')
+  opts = sweep.Options(
+    sweep=FLAGS.sweep,
+    gin_files=FLAGS.gin_file,
+    bindings=FLAGS.gin_bindings,
+    search_paths=FLAGS.gin_search_path,
+    workdir=FLAGS.workdir,
+    trial=FLAGS.trial,
+    list_trials=FLAGS.list_trials,
+    workers=FLAGS.sweep_workers,
+    metric=FLAGS.sweep_metric,
+    dry_run=FLAGS.dry_run,
+    passthrough=(f'--platform={FLAGS.platform}',),
+    argv=full_argv,
+  )
+  return sweep.main(opts)
 
 
 def argv_all_flags() -> list[str]:

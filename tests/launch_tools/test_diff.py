@@ -131,7 +131,8 @@ def test_properties_on_random_configs(tmp_path):
 def test_numbers_as_numbers_and_refs_by_target(tmp_path):
   a = tmp_path / 'a.gin'
   a.write_text(
-    'from __gin__ import dynamic_registration\nfrom tests.launch_tools import toy_lib\nimport tests.launch_tools.toy_lib\n'
+    'from __gin__ import dynamic_registration\nfrom tests.launch_tools import toy_lib\n'
+    'import tests.launch_tools.toy_lib\n'
     'toy_lib.Net.dropout = 1e-1\ntoy_lib.make_optimizer.learning_rate = 1\n'
     'toy_lib.train.model = @toy_lib.Net()\n'
   )
