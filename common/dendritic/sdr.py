@@ -248,14 +248,15 @@ def monte_carlo_false_match(
   return tail_estimate(hist, theta)
 
 
-@functools.partial(jax.jit, static_argnames=('a', 's', 'v', 'num_chunks', 'chunk'))
-def _mc_kept_explicit(key, *, a, s, v, num_chunks, chunk):
+@functools.partial(jax.jit, static_argnames=('a', 's', 'num_chunks', 'chunk'))
+def _mc_kept_explicit(key, v, *, a, s, num_chunks, chunk):
   def one(k):
     k_seg, k_noise = jax.random.split(k)
     # Cells 0..a-1 are the stored pattern; the segment samples s of them; noise removes v of them (the v
     # replacement cells are outside the pattern, hence never on the segment).
     segment = _random_subset_mask(k_seg, a, s)
-    kept = 1.0 - _random_subset_mask(k_noise, a, v)
+    rank = jnp.argsort(jnp.argsort(jax.random.uniform(k_noise, (a,))))  # a uniformly random order of the cells
+    kept = (rank >= v).astype(jnp.float32)  # the first v in that order are moved away (v is traced: one compile)
     return (segment @ kept).astype(jnp.int32)
 
   keys = jax.random.split(key, num_chunks * chunk).reshape(num_chunks, chunk, -1)
@@ -270,7 +271,7 @@ def monte_carlo_false_negative(
   if s > a:
     raise ConfigurationError(f's={s} must be at most a={a}: the segment samples its synapses from the pattern.')
   num_chunks, chunk = _chunks(num_samples, chunk)
-  hist = np.asarray(_mc_kept_explicit(key, a=a, s=s, v=v, num_chunks=num_chunks, chunk=chunk), np.int64)
+  hist = np.asarray(_mc_kept_explicit(key, v, a=a, s=s, num_chunks=num_chunks, chunk=chunk), np.int64)
   p_hit, se, total = tail_estimate(hist, theta)
   return 1.0 - p_hit, se, total
 
@@ -279,4 +280,4 @@ def kept_histogram(key, a: int, s: int, v: int, *, num_samples: int = 100_000, c
   """Counts of the segment's remaining overlap with a noisy copy of its pattern, b = 0..s."""
   check_sdr(max(a, s), a, s, 0, v=v)
   num_chunks, chunk = _chunks(num_samples, chunk)
-  return np.asarray(_mc_kept_explicit(key, a=a, s=s, v=v, num_chunks=num_chunks, chunk=chunk), np.int64)
+  return np.asarray(_mc_kept_explicit(key, v, a=a, s=s, num_chunks=num_chunks, chunk=chunk), np.int64)
