@@ -21,6 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from common.train import sharding
 from common.train import state as state_lib
 from common.train.checkpoint import Checkpointer
 from common.train.errors import ConfigurationError, TrainingDiverged
@@ -32,8 +33,11 @@ from common.train.progress import Progress
 _PARAMS, _DATA, _DROPOUT = 0, 1, 2
 
 
-def make_train_step(model, task, optimizer) -> Callable:
-  """Returns train_step(state, arrays, data_key, dropout_key) -> (state, metrics) for one optimizer step."""
+def make_train_step(model, task, optimizer, mesh=None) -> Callable:
+  """Returns train_step(state, arrays, data_key, dropout_key) -> (state, metrics) for one optimizer step.
+
+  With a `mesh`, the batch is split over its 'data' axis (data parallelism; see sharding.py).
+  """
 
   def loss_fn(params, model_state, batch, dropout_key):
     variables = {'params': params, **model_state}
@@ -51,6 +55,8 @@ def make_train_step(model, task, optimizer) -> Callable:
   def train_step(state, arrays, data_key, dropout_key):
     step = state['step']
     batch = task.train_batch(arrays, data_key, step)
+    if mesh is not None:
+      batch = sharding.shard_batch(batch, mesh)
     grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
     (total, (model_state, metrics)), grads = grad_fn(
       state['params'], state['model_state'], batch, jax.random.fold_in(dropout_key, step)
@@ -145,7 +151,8 @@ def train(
     print(state_lib.param_table(variables['params']))
     abstract_state = jax.eval_shape(lambda v: state_lib.create_state(v, tx), variables)
     return {'num_params': state_lib.count_params(abstract_state['params'])}
-  state = state_lib.create_state(jax.jit(init)(params_key), tx)
+  mesh = sharding.data_mesh()
+  state = sharding.replicate(state_lib.create_state(jax.jit(init)(params_key), tx), mesh)
   num_params = state_lib.count_params(state['params'])
 
   # 2. Resume from the latest checkpoint, if any.
@@ -158,11 +165,11 @@ def train(
   writer.truncate_after(start_step)
 
   # 3. Compile the steps. Data live on the device and are indexed inside the step: no per-step transfer.
-  one_step = make_train_step(model, task, tx)
+  one_step = make_train_step(model, task, tx, mesh)
   train_step = jax.jit(accumulating(one_step), donate_argnums=(0, 1))
   eval_step = jax.jit(make_eval_step(model, task))
-  arrays = jax.device_put(task.train_arrays())
-  eval_batches = [jax.device_put(b) for b in task.eval_batches()]
+  arrays = sharding.replicate(task.train_arrays(), mesh)
+  eval_batches = [sharding.replicate(b, mesh) for b in task.eval_batches()]
   metric_shapes = jax.eval_shape(one_step, state, arrays, data_key, dropout_key)[1]
   zero_metrics = lambda: jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), metric_shapes)  # noqa: E731
 
