@@ -1,0 +1,308 @@
+"""The Continuous Thought Machine: T internal ticks of attend -> synapses -> neuron-level models -> synchronise.
+
+Per tick t (reference models/ctm.py forward):
+  1. S_action = synch(z, action pairs)             recurrent decayed inner product (common/ctm/synch.py)
+  2. o = MultiHeadAttention(q = W_q S_action, keys/values = LayerNorm(Dense(backbone(x))))
+  3. a = synapses([o; z])                           (B, D)
+  4. A = FIFO of the last M pre-activations          (B, D, M), learnable initial trace
+  5. z = NLM(A)                                     private per-neuron MLPs, one einsum
+  6. S_out = synch(z, out pairs); y_t = W_out S_out; certainty_t = 1 - normalised entropy(y_t)
+
+The ticks run in nn.scan (one compiled tick body, no Python loop over ticks or neurons). Keys and values are
+projected once per input, not once per tick (the reference recomputes them inside torch's attention each tick;
+the result is identical). `adaptive` runs the same tick body in nn.while_loop and stops each example once its
+certainty passes a threshold.
+
+Outputs of __call__: {'predictions': (B, T, out_dims), 'certainties': (B, T)}.
+"""
+
+from typing import Any, Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from common.ctm import synch
+from common.ctm.losses import certainty
+from common.ctm.nlm import NeuronLevelModels
+from common.ctm.synapses import make_synapses
+from common.train.errors import ConfigurationError
+
+READOUTS = ('synch', 'post')
+
+
+def _uniform(bound: float):
+  def init(key, shape, dtype=jnp.float32):
+    return jax.random.uniform(key, shape, dtype, -bound, bound)
+
+  return init
+
+
+def check_common(iterations: int, d_input: int, heads: int, memory_length: int | None = None) -> None:
+  """Validation shared by the CTM and the LSTM baseline."""
+  if iterations < 1:
+    raise ConfigurationError(f'iterations={iterations} (T, the number of internal ticks) must be at least 1.')
+  if memory_length is not None and memory_length < 1:
+    raise ConfigurationError(f'memory_length={memory_length} (M, the pre-activation history) must be at least 1.')
+  if heads < 1:
+    raise ConfigurationError(f'heads={heads} must be at least 1.')
+  if d_input % heads:
+    raise ConfigurationError(
+      f'heads={heads} does not divide d_input={d_input}; choose heads among the divisors of d_input.'
+    )
+
+
+class TickAttention(nn.Module):
+  """Single-query multi-head attention over pre-projected keys/values (torch.nn.MultiheadAttention's maths).
+
+  q (B, d_input); keys, values (B, S, heads, d_head) -> (B, d_input), attention weights (B, heads, S).
+  """
+
+  d_input: int
+  heads: int
+  dropout: float = 0.0
+
+  @nn.compact
+  def __call__(self, q, keys, values, train: bool = False):
+    d_head = self.d_input // self.heads
+    q = nn.Dense(self.d_input, name='query')(q).reshape(q.shape[0], self.heads, d_head)
+    logits = jnp.einsum('bhd,bshd->bhs', q, keys) / jnp.sqrt(d_head).astype(q.dtype)
+    weights = jax.nn.softmax(logits, axis=-1)
+    weights_dropped = nn.Dropout(self.dropout, deterministic=not train)(weights)
+    out = jnp.einsum('bhs,bshd->bhd', weights_dropped, values).reshape(q.shape[0], self.d_input)
+    return nn.Dense(self.d_input, name='out')(out), weights
+
+
+class CTMTick(nn.Module):
+  """One internal tick. carry = (trace (B,D,M), z (B,D), alpha_a, beta_a, alpha_o, beta_o)."""
+
+  d_model: int
+  d_input: int
+  heads: int
+  synapse_depth: int
+  memory_length: int
+  deep_nlms: bool
+  memory_hidden_dims: int
+  out_dims: int
+  prediction_reshaper: Sequence[int]
+  dropout: float
+  dropout_nlm: float
+  shared_nlm: bool
+  readout: str
+  unet_min_width: int
+
+  @nn.compact
+  def __call__(self, carry, consts, train: bool = False):
+    trace, z, alpha_a, beta_a, alpha_o, beta_o = carry
+    pp_a = synch.pair_products(z, consts['action_left'], consts['action_right'])
+    s_action, alpha_a, beta_a = synch.update(alpha_a, beta_a, pp_a, consts['r_action'])
+
+    q = nn.Dense(self.d_input, name='q_proj')(s_action)
+    o, attn = TickAttention(self.d_input, self.heads, self.dropout, name='attention')(
+      q, consts['keys'], consts['values'], train
+    )
+
+    synapses = make_synapses(self.d_model, self.synapse_depth, self.dropout, self.unet_min_width, name='synapses')
+    a = synapses(jnp.concatenate([o, z], axis=-1), train)
+    trace = jnp.concatenate([trace[..., 1:], a[..., None]], axis=-1)
+    nlm = NeuronLevelModels(
+      self.memory_length, self.memory_hidden_dims, self.deep_nlms, self.shared_nlm, self.dropout_nlm, name='nlm'
+    )
+    z = nlm(trace, train)
+
+    pp_o = synch.pair_products(z, consts['out_left'], consts['out_right'])
+    s_out, alpha_o, beta_o = synch.update(alpha_o, beta_o, pp_o, consts['r_out'])
+    y = nn.Dense(self.out_dims, name='output_projector')(s_out if self.readout == 'synch' else z)
+    c = certainty(y, self.prediction_reshaper)
+    return (trace, z, alpha_a, beta_a, alpha_o, beta_o), (y, c, attn)
+
+
+class CTM(nn.Module):
+  """Continuous Thought Machine. Defaults are the issue's parity-16 benchmark workload.
+
+  Attributes:
+    iterations: T, internal ticks.           d_model: D, neurons.          d_input: attention width.
+    heads: attention heads (must divide d_input).
+    n_synch_out / n_synch_action: neurons (first-last, random) or pairs (random-pairing) for each readout.
+    synapse_depth: 1 -> Linear-GLU-LayerNorm, > 1 -> U-Net MLP.
+    memory_length: M, pre-activation history length.    deep_nlms / memory_hidden_dims: NLM shape (H).
+    out_dims / prediction_reshaper: output size and the shape whose last axis is softmaxed for certainty.
+    dropout (synapses, attention), dropout_nlm (None -> dropout).
+    neuron_select_type: 'first-last' | 'random' | 'random-pairing'; n_random_pairing_self forced self pairs.
+    selection_seed: numpy seed of the random pair selection (part of the config, like the reference's buffers).
+    backbone: a module inputs -> (B, S, F) tokens.
+    shared_nlm: ablation, one MLP shared by all neurons instead of private NLMs.
+    readout: 'synch' (paper) or 'post' (ablation: y_t = W z_t from the post-activations).
+  """
+
+  iterations: int = 16
+  d_model: int = 256
+  d_input: int = 64
+  heads: int = 4
+  n_synch_out: int = 32
+  n_synch_action: int = 32
+  synapse_depth: int = 1
+  memory_length: int = 8
+  deep_nlms: bool = True
+  memory_hidden_dims: int = 8
+  out_dims: int = 32
+  prediction_reshaper: Sequence[int] = (-1,)
+  dropout: float = 0.0
+  dropout_nlm: float | None = None
+  neuron_select_type: str = 'random-pairing'
+  n_random_pairing_self: int = 0
+  selection_seed: int = 0
+  backbone: Any = None
+  shared_nlm: bool = False
+  readout: str = 'synch'
+  unet_min_width: int = 16
+
+  def __post_init__(self):
+    super().__post_init__()
+    check_common(self.iterations, self.d_input, self.heads, self.memory_length)
+    if self.d_model < 1:
+      raise ConfigurationError(f'd_model={self.d_model} must be at least 1.')
+    if self.synapse_depth < 1:
+      raise ConfigurationError(f'synapse_depth={self.synapse_depth} must be at least 1.')
+    if self.memory_hidden_dims < 1:
+      raise ConfigurationError(f'memory_hidden_dims={self.memory_hidden_dims} must be at least 1.')
+    if self.readout not in READOUTS:
+      raise ConfigurationError(f'readout={self.readout!r} is unknown; choose one of {READOUTS}.')
+    if self.n_synch_action < 1:
+      raise ConfigurationError(f'n_synch_action={self.n_synch_action} must be at least 1 (it forms the query).')
+    synch.validate(
+      self.neuron_select_type, self.d_model, self.n_synch_out, self.n_synch_action, self.n_random_pairing_self
+    )
+    size = 1
+    for s in self.prediction_reshaper:
+      size *= s if s != -1 else 1
+    if -1 not in tuple(self.prediction_reshaper) and size != self.out_dims:
+      raise ConfigurationError(
+        f'prediction_reshaper={tuple(self.prediction_reshaper)} has {size} entries but out_dims={self.out_dims}.'
+      )
+
+  def setup(self):
+    d, m = self.d_model, self.memory_length
+    self.start_activated_state = self.param('start_activated_state', _uniform((1.0 / d) ** 0.5), (d,))
+    self.start_trace = self.param('start_trace', _uniform((1.0 / (d + m)) ** 0.5), (d, m))
+    sizes = {
+      k: synch.synch_size(self.neuron_select_type, n)
+      for k, n in (('out', self.n_synch_out), ('action', self.n_synch_action))
+    }
+    self.decay_params_out = self.param('decay_params_out', nn.initializers.zeros, (sizes['out'],))
+    self.decay_params_action = self.param('decay_params_action', nn.initializers.zeros, (sizes['action'],))
+    self.kv_proj = nn.Dense(self.d_input)
+    self.kv_norm = nn.LayerNorm()
+    self.attn_key = nn.Dense(self.d_input)
+    self.attn_value = nn.Dense(self.d_input)
+    self.tick = CTMTick(
+      d_model=d,
+      d_input=self.d_input,
+      heads=self.heads,
+      synapse_depth=self.synapse_depth,
+      memory_length=m,
+      deep_nlms=self.deep_nlms,
+      memory_hidden_dims=self.memory_hidden_dims,
+      out_dims=self.out_dims,
+      prediction_reshaper=tuple(self.prediction_reshaper),
+      dropout=self.dropout,
+      dropout_nlm=self.dropout if self.dropout_nlm is None else self.dropout_nlm,
+      shared_nlm=self.shared_nlm,
+      readout=self.readout,
+      unet_min_width=self.unet_min_width,
+    )
+
+  def pair_indices(self) -> dict[str, Any]:
+    """The (numpy) left/right neuron indices of both readouts; a pure function of the configuration."""
+    out = synch.select_pairs(
+      self.neuron_select_type, self.d_model, self.n_synch_out, 'out', self.n_random_pairing_self, self.selection_seed
+    )
+    act = synch.select_pairs(
+      self.neuron_select_type,
+      self.d_model,
+      self.n_synch_action,
+      'action',
+      self.n_random_pairing_self,
+      self.selection_seed,
+    )
+    return {'out_left': out[0], 'out_right': out[1], 'action_left': act[0], 'action_right': act[1]}
+
+  def _prepare(self, x, train: bool):
+    """Features, tick-invariant constants and the initial carry."""
+    tokens = self.backbone(x, train=train) if self.backbone is not None else x
+    kv = self.kv_norm(self.kv_proj(tokens))
+    b, s = kv.shape[:2]
+    d_head = self.d_input // self.heads
+    consts = {
+      'keys': self.attn_key(kv).reshape(b, s, self.heads, d_head),
+      'values': self.attn_value(kv).reshape(b, s, self.heads, d_head),
+      'r_out': jnp.exp(-synch.clamp_decay(self.decay_params_out)),
+      'r_action': jnp.exp(-synch.clamp_decay(self.decay_params_action)),
+      **{k: jnp.asarray(v) for k, v in self.pair_indices().items()},
+    }
+    z0 = jnp.broadcast_to(self.start_activated_state, (b, self.d_model))
+    trace0 = jnp.broadcast_to(self.start_trace, (b, self.d_model, self.memory_length))
+    # The out accumulator is seeded once from the start state (reference); the action one starts empty, which with
+    # alpha = beta = 0 reproduces its first step alpha = z_i z_j, beta = 1.
+    pp_o = synch.pair_products(z0, consts['out_left'], consts['out_right'])
+    zeros_a = jnp.zeros((b, consts['action_left'].shape[0]), kv.dtype)
+    carry = (trace0, z0, zeros_a, zeros_a, pp_o, jnp.ones_like(pp_o))
+    return carry, consts
+
+  def __call__(self, x: jax.Array, train: bool = False) -> dict[str, jax.Array]:
+    carry, consts = self._prepare(x, train)
+
+    def body(mdl, c, _):
+      return mdl.tick(c, consts, train)
+
+    scan = nn.scan(
+      body,
+      variable_broadcast='params',
+      split_rngs={'params': False, 'dropout': True},
+      length=self.iterations,
+    )
+    _, (ys, cs, _) = scan(self, carry, None)
+    return {'predictions': jnp.swapaxes(ys, 0, 1), 'certainties': jnp.swapaxes(cs, 0, 1)}
+
+  def adaptive(self, x: jax.Array, threshold: float) -> dict[str, jax.Array]:
+    """Inference that stops each example at the first tick whose certainty reaches `threshold`.
+
+    Runs the tick body in a while loop that ends when every example has halted or T ticks have run, so a batch of
+    easy inputs costs fewer ticks (a single example costs exactly its own ticks). Examples that never reach the
+    threshold use all T ticks and report the last tick's prediction.
+
+    Returns {'predictions': (B, out_dims) at the halting tick, 'certainties': (B,), 'ticks_used': (B,) int32 in
+    1..T, 'halted': (B,) bool (reached the threshold)}.
+    """
+    carry, consts = self._prepare(x, False)
+    b = x.shape[0]
+    init = {
+      'state': carry,
+      't': jnp.zeros((), jnp.int32),
+      'halted': jnp.zeros((b,), bool),
+      'ticks_used': jnp.full((b,), self.iterations, jnp.int32),
+      'predictions': jnp.zeros((b, self.out_dims), jnp.float32),
+      'certainties': jnp.zeros((b,), jnp.float32),
+      'consts': consts,
+    }
+
+    def cond(mdl, c):
+      return jnp.logical_and(c['t'] < self.iterations, ~jnp.all(c['halted']))
+
+    def body(mdl, c):
+      state, (y, cert, _) = mdl.tick(c['state'], c['consts'], False)
+      t = c['t'] + 1
+      last = t == self.iterations
+      newly = (~c['halted']) & ((cert >= threshold) | last)
+      return {
+        'state': state,
+        't': t,
+        'halted': c['halted'] | (cert >= threshold),
+        'ticks_used': jnp.where(newly & (cert >= threshold), t, c['ticks_used']),
+        'predictions': jnp.where(newly[:, None], y.astype(jnp.float32), c['predictions']),
+        'certainties': jnp.where(newly, cert.astype(jnp.float32), c['certainties']),
+        'consts': c['consts'],
+      }
+
+    out = nn.while_loop(cond, body, self, init, broadcast_variables='params', split_rngs={'params': False})
+    return {k: out[k] for k in ('predictions', 'certainties', 'ticks_used', 'halted')}

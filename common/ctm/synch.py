@@ -1,0 +1,130 @@
+"""Synchronisation: the CTM's representation, a decayed inner product of post-activation histories.
+
+For a selected neuron pair (i, j) with learnable decay lambda_ij >= 0 and r = exp(-lambda_ij),
+
+  S_ij(t) = sum_{tau<=t} r^(t-tau) z_i(tau) z_j(tau) / sqrt(sum_{tau<=t} r^(t-tau))
+
+computed recurrently: alpha <- r alpha + z_i z_j, beta <- r beta + 1, S = alpha / sqrt(beta). Starting from
+alpha = beta = 0 gives the reference's first step (alpha = z_i z_j, beta = 1) without a special case.
+
+Pair selection (`neuron_select_type`):
+  'first-last'      out: dense upper triangle of the first n_out neurons; action: of the last n_action neurons.
+                    Representation size n(n+1)/2.
+  'random'          two random index sets (with replacement, as the reference) and the upper triangle of their
+                    outer product. Size n(n+1)/2.
+  'random-pairing'  n random neuron pairs, the first n_self of them forced to be self pairs (i, i). Size n.
+                    Deviation: pairs are drawn without repeats (the reference draws with replacement, so a pair
+                    can occur twice, which only wastes a slot); hence at most D(D+1)/2 pairs exist.
+Every variant is reduced to two flat index vectors (left, right) so the product is z[:, left] * z[:, right].
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from common.train.errors import ConfigurationError
+
+SELECT_TYPES = ('first-last', 'random', 'random-pairing')
+
+
+def synch_size(select_type: str, n_synch: int) -> int:
+  """Length of the synchronisation vector for `n_synch` selected neurons (or pairs)."""
+  if select_type == 'random-pairing':
+    return n_synch
+  return n_synch * (n_synch + 1) // 2
+
+
+def validate(select_type: str, d_model: int, n_out: int, n_action: int, n_self: int) -> None:
+  """Raises ConfigurationError naming the parameter when the selection cannot be made."""
+  if select_type not in SELECT_TYPES:
+    raise ConfigurationError(f'neuron_select_type={select_type!r} is unknown; choose one of {SELECT_TYPES}.')
+  if n_out < 1:
+    raise ConfigurationError(f'n_synch_out={n_out} must be at least 1 (the output is read from it).')
+  if n_action < 0:
+    raise ConfigurationError(f'n_synch_action={n_action} must be non-negative.')
+  if select_type == 'first-last' and n_out + n_action > d_model:
+    raise ConfigurationError(
+      f'n_synch_out + n_synch_action = {n_out} + {n_action} exceeds d_model={d_model}: first-last uses disjoint '
+      'neuron sets. Lower n_synch_out/n_synch_action or raise d_model.'
+    )
+  if select_type == 'random':
+    for name, n in (('n_synch_out', n_out), ('n_synch_action', n_action)):
+      if n > d_model:
+        raise ConfigurationError(f'{name}={n} exceeds d_model={d_model} neurons available to random selection.')
+  if select_type == 'random-pairing':
+    available = d_model * (d_model + 1) // 2
+    for name, n in (('n_synch_out', n_out), ('n_synch_action', n_action)):
+      if n > available:
+        raise ConfigurationError(
+          f'{name}={n} exceeds the {available} distinct neuron pairs of d_model={d_model}; lower {name}.'
+        )
+    if n_self < 0 or n_self > min(n_out, d_model):
+      raise ConfigurationError(
+        f'n_random_pairing_self={n_self} must be between 0 and min(n_synch_out={n_out}, d_model={d_model}).'
+      )
+    if n_action and n_self > n_action:
+      raise ConfigurationError(
+        f'n_random_pairing_self={n_self} exceeds n_synch_action={n_action}; lower n_random_pairing_self.'
+      )
+
+
+def _random_pairs(rng: np.random.Generator, d_model: int, n: int, n_self: int) -> tuple[np.ndarray, np.ndarray]:
+  selfs = rng.choice(d_model, size=n_self, replace=False)
+  chosen = {(int(i), int(i)) for i in selfs}
+  pairs = [(int(i), int(i)) for i in selfs]
+  available = d_model * (d_model + 1) // 2
+  if n > available // 2:  # dense request: enumerate the remaining pairs and draw from them
+    rest = [(i, j) for i in range(d_model) for j in range(i, d_model) if (i, j) not in chosen]
+    for k in rng.choice(len(rest), size=n - n_self, replace=False):
+      pairs.append(rest[int(k)])
+  else:
+    while len(pairs) < n:
+      i, j = (int(v) for v in rng.integers(0, d_model, size=2))
+      key = (min(i, j), max(i, j))
+      if key not in chosen:
+        chosen.add(key)
+        pairs.append((i, j))
+  arr = np.asarray(pairs, dtype=np.int32).reshape(-1, 2)
+  return arr[:, 0], arr[:, 1]
+
+
+def select_pairs(
+  select_type: str, d_model: int, n_synch: int, kind: str, n_self: int = 0, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+  """Flat (left, right) neuron indices, each of length synch_size(select_type, n_synch); `kind` is 'out'/'action'.
+
+  Deterministic in `seed` (numpy), so the selection is part of the configuration, not of the parameters.
+  """
+  rng = np.random.default_rng([seed, 0 if kind == 'out' else 1])
+  if select_type == 'random-pairing':
+    return _random_pairs(rng, d_model, n_synch, n_self)
+  if select_type == 'first-last':
+    side = np.arange(n_synch) if kind == 'out' else np.arange(d_model - n_synch, d_model)
+    left = right = side
+  else:
+    left = rng.choice(d_model, size=n_synch)
+    right = rng.choice(d_model, size=n_synch)
+  iu, ju = np.triu_indices(n_synch)
+  return left[iu].astype(np.int32), right[ju].astype(np.int32)
+
+
+def pair_products(z: jax.Array, left: np.ndarray, right: np.ndarray) -> jax.Array:
+  """(B, D) post-activations -> (B, P) products z_left * z_right."""
+  return jnp.take(z, left, axis=-1) * jnp.take(z, right, axis=-1)
+
+
+def update(alpha: jax.Array, beta: jax.Array, pp: jax.Array, r: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+  """One recurrent step; returns (S, alpha, beta)."""
+  alpha = r * alpha + pp
+  beta = r * beta + 1.0
+  return alpha * jax.lax.rsqrt(beta), alpha, beta
+
+
+def clamp_decay(decay: jax.Array, lo: float = 0.0, hi: float = 15.0) -> jax.Array:
+  """Decay rates clamped to [lo, hi] in the forward pass with an identity gradient.
+
+  The reference clamps the stored parameter in place (`.data`, issue #5), so the clamp never blocks gradients. A
+  straight-through clamp gives the same forward values and gradients inside a pure function; the stored value can
+  leave [0, 15], but the model only ever sees the clamped one.
+  """
+  return decay + jax.lax.stop_gradient(jnp.clip(decay, lo, hi) - decay)

@@ -1,0 +1,202 @@
+"""The CTM and LSTM baseline: shapes, tick causality, adaptive halting, bad input, a tiny training run."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from common.ctm.backbones import ConvBackbone, ParityBackbone
+from common.ctm.ctm import CTM
+from common.ctm.lstm import LSTMBaseline
+from common.ctm.tasks import CTMClassificationTask, ParityTask, SortTask, greedy_ctc_decode
+from common.data.synthetic.parity import cumulative_parity, parity_batch
+from common.train.errors import ConfigurationError
+
+L = 6
+
+
+def tiny(**kw):
+  cfg = dict(
+    iterations=4,
+    d_model=16,
+    d_input=8,
+    heads=2,
+    n_synch_out=6,
+    n_synch_action=5,
+    memory_length=3,
+    memory_hidden_dims=2,
+    out_dims=2 * L,
+    prediction_reshaper=(L, 2),
+    backbone=ParityBackbone(8),
+  )
+  cfg.update(kw)
+  return CTM(**cfg)
+
+
+def bits(b=3):
+  return parity_batch(jax.random.PRNGKey(0), b, L)['inputs']
+
+
+@pytest.mark.parametrize(
+  'kw',
+  [
+    {},
+    dict(neuron_select_type='first-last'),
+    dict(neuron_select_type='random'),
+    dict(n_random_pairing_self=2),
+    dict(deep_nlms=False),
+    dict(synapse_depth=3, d_model=40),
+    dict(shared_nlm=True, readout='post'),
+  ],
+)
+def test_output_shapes(kw):
+  m = tiny(**kw)
+  x = bits()
+  v = m.init(jax.random.PRNGKey(1), x)
+  out = m.apply(v, x)
+  assert out['predictions'].shape == (3, 4, 2 * L)
+  assert out['certainties'].shape == (3, 4)
+  assert bool(jnp.all((out['certainties'] >= 0) & (out['certainties'] <= 1)))
+
+
+def test_ticks_are_causal_and_scan_matches_a_shorter_run():
+  x = bits()
+  long, short = tiny(iterations=5), tiny(iterations=2)
+  v = long.init(jax.random.PRNGKey(1), x)
+  a, b = long.apply(v, x), short.apply(v, x)  # same parameters: T is not a parameter shape
+  np.testing.assert_allclose(a['predictions'][:, :2], b['predictions'], rtol=1e-5, atol=1e-6)
+  assert not np.allclose(a['predictions'][:, 2], a['predictions'][:, 1])  # ticks do change the state
+
+
+def test_gradients_reach_every_parameter():
+  m = tiny(n_random_pairing_self=1)
+  x = bits()
+  v = m.init(jax.random.PRNGKey(1), x)
+  task = ParityTask(length=L, batch_size=3)
+  batch = parity_batch(jax.random.PRNGKey(0), 3, L)
+  grads = jax.grad(lambda p: task.loss(m.apply({'params': p}, batch['inputs']), batch)[0])(v['params'])
+  zero = [jax.tree_util.keystr(p) for p, g in jax.tree_util.tree_leaves_with_path(grads) if not jnp.any(g != 0)]
+  assert not zero, zero
+
+
+def test_adaptive_halting():
+  m = tiny()
+  x = bits(4)
+  v = m.init(jax.random.PRNGKey(1), x)
+  full = m.apply(v, x)
+  first = m.apply(v, x, 0.0, method=CTM.adaptive)  # every example is certain enough at tick 1
+  np.testing.assert_array_equal(first['ticks_used'], [1] * 4)
+  np.testing.assert_allclose(first['predictions'], full['predictions'][:, 0], rtol=1e-5, atol=1e-6)
+  never = m.apply(v, x, 2.0, method=CTM.adaptive)
+  np.testing.assert_array_equal(never['ticks_used'], [4] * 4)
+  assert not bool(jnp.any(never['halted']))
+  np.testing.assert_allclose(never['predictions'], full['predictions'][:, -1], rtol=1e-5, atol=1e-6)
+  # a threshold between ticks: each example stops at its own first tick at/above it
+  thr = float(jnp.median(full['certainties']))
+  mid = m.apply(v, x, thr, method=CTM.adaptive)
+  reached = full['certainties'] >= thr
+  expected = np.where(np.any(reached, 1), np.argmax(reached, 1) + 1, 4)
+  np.testing.assert_array_equal(mid['ticks_used'], expected)
+
+
+@pytest.mark.parametrize(
+  'kw, name',
+  [
+    (dict(iterations=0), 'iterations=0'),
+    (dict(memory_length=0), 'memory_length=0'),
+    (dict(heads=3), 'heads=3 does not divide d_input=8'),
+    (dict(n_synch_out=200), 'n_synch_out=200'),
+    (dict(neuron_select_type='first-last', n_synch_out=12, n_synch_action=5), 'n_synch_out \\+ n_synch_action'),
+    (dict(readout='z'), 'readout'),
+    (dict(out_dims=7), 'out_dims=7'),
+  ],
+)
+def test_bad_configuration_fails_at_construction(kw, name):
+  with pytest.raises(ConfigurationError, match=name):
+    tiny(**kw)
+
+
+def test_lstm_baseline_and_its_bad_input():
+  m = LSTMBaseline(
+    iterations=3, hidden=8, d_input=8, heads=2, out_dims=2 * L, prediction_reshaper=(L, 2), backbone=ParityBackbone(8)
+  )
+  x = bits()
+  out = m.apply(m.init(jax.random.PRNGKey(0), x), x)
+  assert out['predictions'].shape == (3, 3, 2 * L)
+  with pytest.raises(ConfigurationError, match='heads'):
+    LSTMBaseline(heads=3, d_input=8)
+  with pytest.raises(ConfigurationError, match='iterations'):
+    LSTMBaseline(iterations=0)
+
+
+def test_parity_generator():
+  x = jnp.array([[1.0, -1.0, -1.0, 1.0, -1.0]])
+  np.testing.assert_array_equal(cumulative_parity(x), [[0, 1, 0, 0, 1]])
+  a, b = parity_batch(jax.random.PRNGKey(3), 4, 8), parity_batch(jax.random.PRNGKey(3), 4, 8)
+  np.testing.assert_array_equal(a['inputs'], b['inputs'])
+  np.testing.assert_array_equal(a['targets'], cumulative_parity(a['inputs']))
+
+
+def test_greedy_ctc_decode():
+  blank = 3
+  seq = jnp.array([[0, 0, 3, 2, 2, 3, 2, 1]])
+  logits = jax.nn.one_hot(seq, 4) * 10
+  decoded, lengths = greedy_ctc_decode(logits, blank, 4)
+  np.testing.assert_array_equal(decoded, [[0, 2, 2, 1]])
+  assert int(lengths[0]) == 4
+
+
+def test_sort_task_loss_is_finite():
+  task = SortTask(length=4, batch_size=2, eval_examples=4, eval_batch_size=4)
+  m = tiny(iterations=6, out_dims=5, prediction_reshaper=(-1,), backbone=None)
+  batch = task.eval_batches()[0]
+  v = m.init(jax.random.PRNGKey(0), batch['inputs'][:, :, None])
+  loss, metrics = task.loss(m.apply(v, batch['inputs'][:, :, None]), batch)
+  assert np.isfinite(float(loss)) and 0 <= float(metrics['element_accuracy']) <= 1
+
+
+def test_conv_backbone_and_classification_task():
+  x = jnp.ones((2, 8, 8, 1))
+  m = tiny(out_dims=10, prediction_reshaper=(10,), backbone=ConvBackbone((4, 4)))
+  v = m.init(jax.random.PRNGKey(0), x)
+  out, _ = m.apply(v, x, train=True, mutable=['batch_stats'])
+  task = CTMClassificationTask.__new__(CTMClassificationTask)  # loss only: no dataset needed
+  task.num_classes, task.use_most_certain = 10, True
+  loss, metrics = task.loss(out, {'targets': jnp.array([1, 2])})
+  assert np.isfinite(float(loss)) and set(metrics) >= {'accuracy', 'accuracy_last', 'mean_certain_tick'}
+
+
+def test_ctm_learns_short_parity():
+  """A tiny CTM must beat chance clearly on cumulative parity of length 4 within 150 steps."""
+  import optax
+
+  from common.train import loop
+
+  task = ParityTask(length=4, batch_size=64, eval_examples=512)
+  m = CTM(
+    iterations=4,
+    d_model=32,
+    d_input=16,
+    heads=2,
+    n_synch_out=16,
+    n_synch_action=16,
+    memory_length=4,
+    memory_hidden_dims=4,
+    out_dims=8,
+    prediction_reshaper=(4, 2),
+    backbone=ParityBackbone(16),
+  )
+  tx = optax.adamw(3e-3)
+  state_init = m.init(jax.random.PRNGKey(0), task.init_inputs())
+  state = {
+    'step': jnp.zeros((), jnp.int32),
+    'params': state_init['params'],
+    'model_state': {},
+    'opt_state': tx.init(state_init['params']),
+  }
+  step = jax.jit(loop.make_train_step(m, task, tx))
+  for _ in range(150):
+    state, _ = step(state, {}, jax.random.PRNGKey(1), jax.random.PRNGKey(2))
+  batch = task.eval_batches()[0]
+  _, metrics = task.loss(m.apply({'params': state['params']}, batch['inputs']), batch)
+  assert float(metrics['accuracy']) > 0.8
