@@ -62,7 +62,7 @@ def _fit(layer: KANDense, x, grid, targets, rcond=1e-8) -> np.ndarray:
 
 
 def percentile_grid(x: np.ndarray, grid_size: int, grid_eps: float, margin: float = 0.0) -> np.ndarray:
-  """(N, in) samples -> (in, grid_size + 1) points: grid_eps * uniform(min-margin, max+margin) + (1-grid_eps) * quantiles."""
+  """(N, in) samples -> (in, G + 1) points: grid_eps * uniform(min-margin, max+margin) + (1-grid_eps) * quantiles."""
   if not 0.0 <= grid_eps <= 1.0:
     raise ConfigurationError(f'grid_eps={grid_eps} must be in [0, 1] (1 = uniform grid, 0 = pure percentiles).')
   q = np.linspace(0.0, 1.0, grid_size + 1)
