@@ -120,7 +120,7 @@ def run_phases(
     train_step = jax.jit(loop.accumulating(one_step), donate_argnums=(0, 1))
     eval_step = jax.jit(loop.make_eval_step(model, task))
     shapes = jax.eval_shape(one_step, state, arrays, data_key, dropout_key)[1]
-    zeros = lambda: jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)  # noqa: E731
+    zeros = functools.partial(jax.tree_util.tree_map, lambda s: jnp.zeros(s.shape, s.dtype), shapes)
     sums, since = zeros(), 0
     # Each phase draws its own data stream so phases do not replay the same batches.
     phase_data_key = jax.random.fold_in(data_key, i)
