@@ -22,7 +22,7 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # TensorFlow (used by TFDS o
 
 from absl import app, flags, logging
 
-from launch import api, gin_args
+from launch import api, distributed, gin_args
 from launch import platform as platform_lib
 from launch.errors import EXIT_DIVERGED, EXIT_USAGE, UsageError
 
@@ -41,6 +41,14 @@ flags.DEFINE_string('trial', None, 'With --sweep: run only this trial (index or 
 flags.DEFINE_bool('list_trials', False, 'With --sweep: validate and print the trials (swept keys only).')
 flags.DEFINE_integer('sweep_workers', 1, 'With --sweep and no --trial: local worker processes running trials.')
 flags.DEFINE_string('sweep_metric', '', 'With --sweep: the final metric plotted against each axis (default accuracy).')
+# Several processes (launch/distributed.py; `python -m launch.multiprocess` sets these on one machine).
+flags.DEFINE_enum(
+  'distributed', 'auto', ['auto', 'on', 'off'], 'jax.distributed: auto = TPU pods or --num_processes>1.'
+)
+flags.DEFINE_string('coordinator_address', None, 'HOST:PORT of process 0 (or $JAX_COORDINATOR_ADDRESS).')
+flags.DEFINE_integer('num_processes', None, 'Number of processes in the run (or $JAX_NUM_PROCESSES).')
+flags.DEFINE_integer('process_id', None, 'This process, 0..num_processes-1 (or $JAX_PROCESS_ID).')
+flags.DEFINE_integer('distributed_timeout', 300, 'Seconds to wait for the coordinator and every process.')
 
 
 def main(argv: list[str], full_argv: list[str]) -> int:
@@ -51,12 +59,15 @@ def main(argv: list[str], full_argv: list[str]) -> int:
     raise UsageError(f'unexpected positional arguments {argv[1:]}; flags are written --name=value.')
   # 2. Platform before JAX is touched (gin imports modules that import JAX).
   platform_lib.select(FLAGS.platform)
+  multi_process = not FLAGS.print_config and _init_distributed()  # also before anything touches a device
   if FLAGS.sweep or FLAGS.trial is not None or FLAGS.list_trials:
-    return _sweep(full_argv)
+    return _sweep(full_argv, multi_process)
   if FLAGS.print_config:
     prepared = api.prepare(FLAGS.gin_file, FLAGS.gin_bindings, FLAGS.gin_search_path)
     print(prepared.resolved_gin, end='')
     return 0
+  if multi_process:  # every process must have resolved the same config
+    distributed.agree_on_config(api.prepare(FLAGS.gin_file, FLAGS.gin_bindings, FLAGS.gin_search_path).resolved_json)
   # 3-7. Validate (nothing written on failure), parse into gin, record, run, finish.
   final = api.execute(
     FLAGS.gin_file,
@@ -73,7 +84,20 @@ def main(argv: list[str], full_argv: list[str]) -> int:
   return 0
 
 
-def _sweep(full_argv) -> int:
+def _init_distributed() -> bool:
+  return distributed.initialize(
+    distributed.settings(
+      mode=FLAGS.distributed,
+      coordinator_address=FLAGS.coordinator_address,
+      num_processes=FLAGS.num_processes,
+      process_id=FLAGS.process_id,
+      timeout_s=FLAGS.distributed_timeout,
+      platform=FLAGS.platform,
+    )
+  )
+
+
+def _sweep(full_argv, multi_process: bool) -> int:
   from launch import sweep
 
   if not FLAGS.sweep:
@@ -91,6 +115,7 @@ def _sweep(full_argv) -> int:
     dry_run=FLAGS.dry_run,
     passthrough=(f'--platform={FLAGS.platform}',),
     argv=full_argv,
+    multi_process=multi_process,
   )
   return sweep.main(opts)
 

@@ -177,6 +177,7 @@ class Options:
   dry_run: bool = False
   passthrough: tuple[str, ...] = ()  # flags every trial process gets (e.g. --platform=cpu)
   argv: list[str] | None = None
+  multi_process: bool = False  # this trial runs on several processes (jax.distributed is initialised)
 
 
 def main(opts: Options) -> int:
@@ -236,6 +237,11 @@ def run_trial(opts: Options, t: Trial) -> int:
     _write_json(os.path.join(workdir, TRIAL_FILE), record)
   start = time.time()
   print(f'sweep trial {t.index} ({t.id}): {", ".join(t.bindings)}', flush=True)
+  if opts.multi_process:
+    from launch import distributed
+
+    prepared = api.prepare(opts.gin_files, list(opts.bindings) + t.bindings, opts.search_paths)
+    distributed.agree_on_config(prepared.resolved_json)
   try:
     final = api.execute(
       opts.gin_files,
