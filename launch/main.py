@@ -40,6 +40,7 @@ flags.DEFINE_string('sweep', None, 'Sweep file (python, `def sweep(h)`); trials 
 flags.DEFINE_string('trial', None, 'With --sweep: run only this trial (index or id), e.g. a Slurm array index.')
 flags.DEFINE_bool('list_trials', False, 'With --sweep: validate and print the trials (swept keys only).')
 flags.DEFINE_integer('sweep_workers', 1, 'With --sweep and no --trial: local worker processes running trials.')
+flags.DEFINE_bool('vmap_trials', False, 'With --sweep: run trials differing only in numbers as one vmapped program.')
 flags.DEFINE_string('sweep_metric', '', 'With --sweep: the final metric plotted against each axis (default accuracy).')
 # Several processes (launch/distributed.py; `python -m launch.multiprocess` sets these on one machine).
 flags.DEFINE_enum(
@@ -116,6 +117,7 @@ def _sweep(full_argv, multi_process: bool) -> int:
     passthrough=(f'--platform={FLAGS.platform}',),
     argv=full_argv,
     multi_process=multi_process,
+    vmap=FLAGS.vmap_trials,
   )
   return sweep.main(opts)
 

@@ -178,6 +178,7 @@ class Options:
   passthrough: tuple[str, ...] = ()  # flags every trial process gets (e.g. --platform=cpu)
   argv: list[str] | None = None
   multi_process: bool = False  # this trial runs on several processes (jax.distributed is initialised)
+  vmap: bool = False  # all trials as one vmapped program (launch/vmapped.py)
 
 
 def main(opts: Options) -> int:
@@ -194,6 +195,10 @@ def main(opts: Options) -> int:
     return 0
   if not opts.workdir:
     raise UsageError('a sweep needs --workdir=ROOT (each trial runs in ROOT/<trial id>), or --list_trials.')
+  if opts.vmap:
+    from launch import vmapped
+
+    return vmapped.run(opts, trials, keys)
   return run_local(opts, trials, keys, sweep)
 
 

@@ -1,0 +1,44 @@
+"""Vmapped trials: one program for trials that differ only in numbers, each trial equal to its own plain run."""
+
+import json
+
+import pytest
+
+from launch import api, sweep
+from launch.errors import UsageError
+from launch.gin_args import repo_root
+
+ROOT = repo_root()
+TINY = 'tests/launch_tools/data/tiny_fit.gin'
+NUMERIC = 'tests/launch_tools/data/sweeps/numeric.py'
+
+
+def _opts(tmp_path, path, **kw):
+  return sweep.Options(
+    sweep=path, gin_files=[TINY], bindings=['NUM_STEPS = 6'], search_paths=[ROOT], workdir=str(tmp_path), **kw
+  )
+
+
+def test_vmapped_trials_equal_sequential_runs(tmp_path, monkeypatch):
+  monkeypatch.chdir(ROOT)
+  assert sweep.main(_opts(tmp_path / 'vm', NUMERIC, vmap=True)) == 0
+  trials = sweep.trials_of(sweep.load(NUMERIC), NUMERIC)
+  for t in (trials[0], trials[3]):  # two of the four, as plain sequential runs
+    plain = api.execute([TINY], ['NUM_STEPS = 6', *t.bindings], workdir=str(tmp_path / 'seq' / t.id))
+    record = json.loads((tmp_path / 'vm' / t.id / 'trial.json').read_text())
+    assert record['vmapped'] and record['status'] == 'done'
+    for metric in ('loss', 'rmse'):
+      assert record['final'][metric] == pytest.approx(plain[metric], rel=1e-4, abs=1e-6), (t.id, metric)
+  losses = [json.loads((tmp_path / 'vm' / t.id / 'trial.json').read_text())['final']['loss'] for t in trials]
+  assert len(set(losses)) == 4  # the trials really differ
+  assert (tmp_path / 'vm' / 'results.csv').exists()
+  resolved = json.loads((tmp_path / 'vm' / trials[1].id / 'config' / 'resolved.json').read_text())['bindings']
+  assert resolved['LEARNING_RATE']['value'] == 3e-3
+
+
+def test_non_numeric_differences_are_refused(tmp_path, monkeypatch):
+  monkeypatch.chdir(ROOT)
+  path = tmp_path / 'widths.py'
+  path.write_text("def sweep(h):\n  return h.sweep('mlp.MLP.hidden', [(8,), (16,)])\n")
+  with pytest.raises(UsageError, match=r'common.models.mlp.MLP.hidden: \(8,\)'):
+    sweep.main(_opts(tmp_path, str(path), vmap=True))
