@@ -9,7 +9,9 @@ the run's record, call the entry point, write the operative config.
 import dataclasses
 import os
 import shlex
+import shutil
 
+from common.train.errors import ConfigurationError
 from launch import artifacts, gin_args, validate
 from launch import config_model as cm
 from launch import platform as platform_lib
@@ -70,6 +72,7 @@ def execute(
   import jax
 
   is_chief = jax.process_index() == 0
+  created = bool(workdir) and not os.path.exists(workdir)
   if workdir and not dry_run:
     artifacts.check_workdir(workdir, prepared.resolved_json, allow_config_change)
     if is_chief:
@@ -80,7 +83,14 @@ def execute(
       )
   print(f'launch: {prepared.entry_name} on {jax.default_backend()} ({jax.device_count()} devices)', flush=True)
 
-  final = entry(workdir=workdir or '', dry_run=dry_run)
+  try:
+    final = entry(workdir=workdir or '', dry_run=dry_run)
+  except (ConfigurationError, UsageError):
+    # A bad value found while building the model or task: leave no half-made workdir behind (only one this
+    # invocation created and that holds no checkpoint, so no earlier result is ever removed).
+    if created and is_chief and not os.path.exists(os.path.join(workdir, 'checkpoints')):
+      shutil.rmtree(workdir, ignore_errors=True)
+    raise
 
   if workdir and not dry_run and is_chief:
     artifacts.write_end(workdir, operative_gin=gin_setup.operative_config())

@@ -85,3 +85,10 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
   assert step is not None and step >= 1
   params = mngr.restore(step, args=ocp.args.StandardRestore())['params']
   assert all(np.all(np.isfinite(x)) for x in jax.tree_util.tree_leaves(params))
+
+
+def test_bad_value_found_at_build_time_leaves_no_workdir(tmp_path):
+  r = launch(
+    '--gin_file=configs/baselines/digits_mlp.gin', '--gin.create_optimizer.name="adamx"', f'--workdir={tmp_path / "w"}'
+  )
+  _expect_usage_error(r, "name='adamx'", 'choose one of', workdir=tmp_path / 'w')
