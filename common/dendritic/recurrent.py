@@ -117,5 +117,5 @@ def parameter_matched_hidden(kind: str, num_inputs: int, out: int, target: int) 
   if kind not in ('lstm', 'gru'):
     raise ConfigurationError(f'kind={kind!r} must be "lstm" or "gru".')
   guess = max(1, int(math.sqrt(max(target, 1) / {'lstm': 4, 'gru': 3}[kind])))
-  candidates = range(max(1, guess // 2 - 2), 2 * guess + 4)
+  candidates = range(1, 2 * guess + 4)
   return min(candidates, key=lambda h: abs(rnn_param_count(kind, num_inputs, h, out) - target))

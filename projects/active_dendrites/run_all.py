@@ -1,0 +1,90 @@
+"""Runs every active-dendrites config for several seeds through the launcher and writes the results table.
+
+  python -m projects.active_dendrites.run_all --root /tmp/ad_runs [--seeds 0 1 2] [--tasks 10 50] [--table_only]
+
+Each run is `python -m launch --gin_file=configs/active_dendrites/<variant>_<tasks>.gin --gin.SEED=<seed>
+--workdir=<root>/<variant>_<tasks>/seed<seed>`; finished runs (with final_metrics.json) are skipped. The table
+(mean +- std over seeds of the accuracy after all tasks) goes to projects/active_dendrites/results/results.md.
+"""
+
+import argparse
+import functools
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+VARIANTS = ('ad_kwinners', 'kwinners_only', 'dendrites_only', 'mlp')
+NAMES = {
+  'ad_kwinners': 'active dendrites + k-winners',
+  'kwinners_only': 'k-winners only',
+  'dendrites_only': 'active dendrites only',
+  'mlp': 'MLP',
+}
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__)
+  parser.add_argument('--root', default='/tmp/ad_runs')
+  parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+  parser.add_argument('--tasks', type=int, nargs='+', default=[10, 50])
+  parser.add_argument('--table_only', action='store_true')
+  args = parser.parse_args()
+  for tasks in args.tasks:
+    for variant in VARIANTS:
+      for seed in args.seeds:
+        workdir = os.path.join(args.root, f'{variant}_{tasks}', f'seed{seed}')
+        if args.table_only or os.path.exists(os.path.join(workdir, 'final_metrics.json')):
+          continue
+        cmd = [
+          sys.executable,
+          '-m',
+          'launch',
+          f'--gin_file=configs/active_dendrites/{variant}_{tasks}.gin',
+          f'--gin.SEED={seed}',
+          f'--workdir={workdir}',
+        ]
+        print(' '.join(cmd), flush=True)
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+  write_table(args.root, args.seeds, args.tasks)
+
+
+def _stat(runs, key):
+  values = [100 * r[key] for r in runs]
+  return f'{np.mean(values):.1f} +- {np.std(values):.1f}'
+
+
+def write_table(root, seeds, task_counts):
+  lines = [
+    '| model | tasks | accuracy after all tasks (inferred context) | oracle context | task inference | '
+    'first task | params | seeds |',
+    '|---|---|---|---|---|---|---|---|',
+  ]
+  for tasks in task_counts:
+    for variant in VARIANTS:
+      runs = []
+      for seed in seeds:
+        path = os.path.join(root, f'{variant}_{tasks}', f'seed{seed}', 'final_metrics.json')
+        if os.path.exists(path):
+          with open(path) as f:
+            runs.append(json.load(f))
+      if not runs:
+        continue
+      stat = functools.partial(_stat, runs)
+      lines.append(
+        f'| {NAMES[variant]} | {tasks} | {stat("accuracy")} | {stat("accuracy_oracle_context")} | '
+        f'{stat("task_inference_accuracy")} | {stat("accuracy_first_task")} | {runs[0]["num_params"]:,} | '
+        f'{len(runs)} |'
+      )
+  table = '\n'.join(lines) + '\n'
+  os.makedirs(os.path.join(HERE, 'results'), exist_ok=True)
+  with open(os.path.join(HERE, 'results', 'results.md'), 'w') as f:
+    f.write(table)
+  print(table)
+
+
+if __name__ == '__main__':
+  main()
