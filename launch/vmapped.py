@@ -91,8 +91,11 @@ def switch_optimizer(txs, index):
   return optax.GradientTransformation(txs[0].init, lambda g, s, p=None: jax.lax.switch(index, branches, g, s, p))
 
 
-def train_many(model, task, txs, seeds, num_steps: int, *, log_every: int = 0) -> tuple[list[dict], dict]:
-  """Trains len(seeds) trials as one vmapped program; returns per-trial final eval metrics and the stacked state."""
+def prepare_many(model, task, txs, seeds):
+  """The stacked state of len(seeds) trials and the jitted vmapped step that advances all of them.
+
+  Returns (step, state, args): `state, metrics = step(state, *args)` is one optimizer step of every trial.
+  """
   import functools
 
   import jax
@@ -117,8 +120,7 @@ def train_many(model, task, txs, seeds, num_steps: int, *, log_every: int = 0) -
   for i in range(n):
     params_i = jax.tree_util.tree_map(lambda x, i=i: x[i], variables['params'])
     opt_states.append(txs[i if len(txs) > 1 else 0].init(params_i))
-  shapes = {jax.tree_util.tree_structure(s) for s in opt_states}
-  if len(shapes) != 1:
+  if len({jax.tree_util.tree_structure(s) for s in opt_states}) != 1:
     raise UsageError('the trials build optimizers whose states differ in structure; they cannot be vmapped.')
   state = {
     'step': jnp.zeros((n,), jnp.int32),
@@ -127,24 +129,34 @@ def train_many(model, task, txs, seeds, num_steps: int, *, log_every: int = 0) -
     'opt_state': jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *opt_states),
   }
   index = jnp.arange(n)
+  arrays = task.train_arrays()
   devices = jax.devices()
-  if len(devices) > 1 and n % len(devices) == 0:
+  if len(devices) > 1 and n % len(devices) == 0:  # the trial axis split over the devices
     mesh = Mesh(np.asarray(devices), ('trial',))
-    state, params_keys, data_keys, dropout_keys, index = jax.device_put(
-      (state, params_keys, data_keys, dropout_keys, index), NamedSharding(mesh, PartitionSpec('trial'))
+    state, data_keys, dropout_keys, index = jax.device_put(
+      (state, data_keys, dropout_keys, index), NamedSharding(mesh, PartitionSpec('trial'))
     )
-    replicated = NamedSharding(mesh, PartitionSpec())
+    arrays = jax.device_put(arrays, NamedSharding(mesh, PartitionSpec()))
   else:
-    replicated = None
+    arrays = jax.device_put(arrays)
 
   def one(state, arrays, data_key, dropout_key, i):
     return loop.make_train_step(model, task, switch_optimizer(txs, i))(state, arrays, data_key, dropout_key)
 
   step = jax.jit(jax.vmap(one, in_axes=(0, None, 0, 0, 0)), donate_argnums=(0,))
-  arrays = task.train_arrays()
-  arrays = jax.device_put(arrays, replicated) if replicated is not None else jax.device_put(arrays)
+  return step, state, (arrays, data_keys, dropout_keys, index)
+
+
+def train_many(model, task, txs, seeds, num_steps: int, *, log_every: int = 0) -> tuple[list[dict], dict]:
+  """Trains len(seeds) trials as one vmapped program; returns per-trial final eval metrics and the stacked state."""
+  import jax
+  import numpy as np
+
+  from common.train import loop
+
+  step, state, args = prepare_many(model, task, txs, seeds)
   for s in range(1, num_steps + 1):
-    state, metrics = step(state, arrays, data_keys, dropout_keys, index)
+    state, metrics = step(state, *args)
     if log_every and (s % log_every == 0 or s == num_steps):
       loss = np.asarray(metrics['loss'])
       print(f'[vmapped step {s}] loss per trial: {np.array2string(loss, precision=4)}', flush=True)
@@ -156,7 +168,7 @@ def train_many(model, task, txs, seeds, num_steps: int, *, log_every: int = 0) -
     part = {k: np.asarray(v, np.float64) * w for k, v in metrics.items()}
     sums = part if sums is None else {k: sums[k] + part[k] for k in sums}
     total += w
-  finals = [{k: float(v[i] / max(total, 1.0)) for k, v in sums.items()} for i in range(n)]
+  finals = [{k: float(v[i] / max(total, 1.0)) for k, v in sums.items()} for i in range(len(seeds))]
   return finals, state
 
 
