@@ -23,7 +23,7 @@ def test_vmapped_trials_equal_sequential_runs(tmp_path, monkeypatch):
   monkeypatch.chdir(ROOT)
   assert sweep.main(_opts(tmp_path / 'vm', NUMERIC, vmap=True)) == 0
   trials = sweep.trials_of(sweep.load(NUMERIC), NUMERIC)
-  for t in (trials[0], trials[3]):  # two of the four, as plain sequential runs
+  for t in (trials[3],):  # one of the four (its seed and learning rate both differ from trial 0's) as a plain run
     plain = api.execute([TINY], ['NUM_STEPS = 6', *t.bindings], workdir=str(tmp_path / 'seq' / t.id))
     record = json.loads((tmp_path / 'vm' / t.id / 'trial.json').read_text())
     assert record['vmapped'] and record['status'] == 'done'
