@@ -19,7 +19,12 @@ Deviations from the HLOP code (pkuxmq/HLOP-SNN), stated here because they matter
   * the Hebbian phase runs after each task on that task's presynaptic activity under the final weights (a few
     hundred Oja iterations over minibatches), not interleaved with the task's gradient steps;
   * eta is divided by the batch's mean squared input norm, so one setting works for every layer;
-  * subspace neurons are never merged; a layer's total is capped at its input size (with the bias).
+  * subspace neurons are never merged; a layer's total is capped at its input size (with the bias);
+  * the update is projected with the orthogonal projector onto the complement of span(H) (an orthonormal basis
+    of H's rows, i.e. the steady state y* = (H H^T)^-1 H x of the lateral circuit's recurrent inhibition) rather
+    than with x - H^T H x. The two agree when H's rows are orthonormal; when the Oja rule has not fully
+    decorrelated a new block from the frozen old blocks, H^T H has eigenvalues above 2, x - H^T H x then
+    reverses the gradient along those directions, and our 10-task runs diverged (task 8 of seed 0).
 Storage is static: each layer keeps H as (max_neurons, n_in + 1) with a count of rows in use (the rest are 0),
 so checkpoints and the jitted step never change shape as tasks arrive.
 """
@@ -98,6 +103,13 @@ def project_gradients() -> optax.GradientTransformationExtraArgs:
   return optax.GradientTransformationExtraArgs(init, update)
 
 
+def orthonormal_rows(weights: jax.Array, rel_tol: float = 1e-3) -> jax.Array:
+  """An orthonormal basis (same shape, unused rows 0) of the row space of `weights` (K, n), K <= n."""
+  _, sv, vt = jnp.linalg.svd(weights, full_matrices=False)
+  keep = sv > rel_tol * jnp.maximum(sv[0], 1e-12)
+  return vt * keep[:, None]
+
+
 def _per_layer(owner: str, name: str, value, layers: dict[str, int]) -> dict[str, int]:
   values = [value] * len(layers) if isinstance(value, int) else list(value)
   if len(values) != len(layers):
@@ -143,7 +155,8 @@ class SubspaceProjection(Learner):
     state = {}
     for layer, width in layers.items():
       cap = min(width + 1, k0[layer] + (stream.num_tasks - 1) * k[layer])
-      state[layer] = {'basis': jnp.zeros((max(cap, 1), width + 1)), 'count': jnp.zeros((), jnp.int32)}
+      shape = (max(cap, 1), width + 1)
+      state[layer] = {'weights': jnp.zeros(shape), 'basis': jnp.zeros(shape), 'count': jnp.zeros((), jnp.int32)}
     return state
 
   def gradient_transformation(self):
@@ -167,8 +180,9 @@ class SubspaceProjection(Learner):
       new_count = jnp.minimum(s['count'] + grow, cap)
       rows = jnp.arange(cap)
       new_rows = (rows >= s['count']) & (rows < new_count)
-      basis = self._grow(s['basis'], new_rows, acts[layer], jax.random.fold_in(key, i + 1))
-      new_state[layer] = {'basis': jnp.where(new_rows[:, None], basis, s['basis']), 'count': new_count}
+      weights = self._grow(s['weights'], new_rows, acts[layer], jax.random.fold_in(key, i + 1))
+      weights = jnp.where(new_rows[:, None], weights, s['weights'])
+      new_state[layer] = {'weights': weights, 'basis': orthonormal_rows(weights), 'count': new_count}
     return new_state
 
   def _grow(self, basis, new_rows, x, key):

@@ -169,7 +169,7 @@ def train(
     print(state_lib.param_table(variables['params']))
     abstract = jax.eval_shape(build, variables)
     return {'num_params': state_lib.count_params(abstract['params']), 'num_tasks': num_tasks}
-  state = build(jax.jit(init)(params_key))
+  state = jax.jit(lambda key: build(init(key)))(params_key)
   num_params = state_lib.count_params(state['params'])
 
   eval_step = jax.jit(loop.make_eval_step(model, objective.MaskedClassification()))
@@ -195,14 +195,17 @@ def train(
   run_chunk = _chunk_runner(step_fn)
   end_task = jax.jit(functools.partial(learner.end_task, model=model))
   metric_shapes = jax.eval_shape(step_fn, state, arrays, data_key, dropout_key)[1]
-  zeros = lambda: jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), metric_shapes)  # noqa: E731
+  zeros = jax.jit(lambda: jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), metric_shapes))
+  init_opt = jax.jit(tx.init)
+  set_row = jax.jit(lambda acc, task, row: acc.at[task].set(row))
+  param_norm = jax.jit(optax.global_norm)
 
   progress = Progress(total_steps, start_step)
   step = start_step
   for task in range(start_step // steps_per_task, num_tasks):
     end = (task + 1) * steps_per_task
     if step == task * steps_per_task and reset_optimizer:
-      state['opt_state'] = tx.init(state['params'])
+      state['opt_state'] = init_opt(state['params'])
     while step < end:
       length = min(log_every - step % log_every, end - step, checkpoint_every - step % checkpoint_every)
       state, sums = run_chunk(state, zeros(), arrays, data_key, dropout_key, length)
@@ -226,14 +229,14 @@ def train(
         params=state['params'],
         model_state=state['model_state'],
         arrays=arrays,
-        task=jnp.asarray(task),
+        task=np.int32(task),
         key=jax.random.fold_in(consolidate_key, task),
       )
     row = eval_all(state)
-    state['acc'] = state['acc'].at[task].set(jnp.asarray(row, jnp.float32))
+    state['acc'] = set_row(state['acc'], task, np.asarray(row, np.float32))
     seen = row[: task + 1]
     writer.write(step, 'eval', {'task': task, 'avg_seen_accuracy': float(seen.mean()), 'current_accuracy': row[task]})
-    _check_finite({'parameter_norm': float(optax.global_norm(state['params']))}, step, ckpt)
+    _check_finite({'parameter_norm': float(param_norm(state['params']))}, step, ckpt)
     ckpt.save(step, state)
   progress.close()
 

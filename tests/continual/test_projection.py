@@ -67,3 +67,10 @@ def test_subspace_larger_than_layer_fails_at_setup(toy):
     projection.SVDProjection(subspace_size=(4, 4, 4)).init(params, stream, jax.random.PRNGKey(0))
   state = projection.HLOP(subspace_size=(4, 3), first_task_size=(10, 5)).init(params, stream, jax.random.PRNGKey(0))
   assert state['dense_0']['basis'].shape == (14, 17) and state['head']['basis'].shape == (8, 9)
+
+
+def test_orthonormal_rows_spans_the_weights():
+  w = jnp.array([[1.0, 0.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 0.0]])  # two non-orthogonal rows + an unused one
+  b = projection.orthonormal_rows(w)
+  np.testing.assert_allclose(b @ b.T, np.diag([1.0, 1.0, 0.0]), atol=1e-5)
+  np.testing.assert_allclose(b.T @ b, np.diag([1.0, 1.0, 0.0]), atol=1e-5)

@@ -40,8 +40,9 @@ def test_stopped_run_resumes_at_task_and_step_bitwise(toy, tmp_path):
   full = _run(stream, hlop(), tmp_path / 'a')
   assert np.asarray(json.load(open(tmp_path / 'a' / 'accuracy_matrix.json'))['acc']).shape == (2, 2)
   assert (tmp_path / 'a' / 'accuracy_matrix.png').exists()
-  # Simulate runs killed after step 2 (inside task 0) and step 4 (at the boundary, after consolidation).
-  for resume_from in (2, 4):
+  # Simulate a run killed after step 6: inside task 1, so the restored state must carry task 0's HLOP basis and
+  # accuracy row, and the run must restart in task 1 at step 6 without resetting the optimizer.
+  for resume_from in (6,):
     workdir = tmp_path / f'from{resume_from}'
     shutil.copytree(tmp_path / 'a', workdir)
     for step in (2, 4, 6, 8):
