@@ -235,6 +235,7 @@ def _operative_defaults(path: str, root: str) -> dict:
 class Side:
   label: str
   entries: dict
+  shapes: dict | None = None  # with --shapes: abstract parameters and optimizer state (see abstract_state)
 
 
 def side_from_workdir(workdir: str, defaults: str) -> Side:
@@ -259,14 +260,59 @@ def side_from_workdir(workdir: str, defaults: str) -> Side:
   return Side(workdir.rstrip('/'), entries)
 
 
-def side_from_gin(files: list[str], bindings: list[str], search_paths: list[str], defaults: str) -> Side:
+def side_from_gin(
+  files: list[str], bindings: list[str], search_paths: list[str], defaults: str, shapes: bool = False
+) -> Side:
   """Gin files of the working tree of this repo, read in this process."""
   from launch import config_model as cm
   from launch.gin_args import repo_root
 
   model = cm.load(files, bindings, search_paths)
   entries = effective(cm.to_json_dict(model)['bindings'], root=repo_root(), defaults=defaults)
-  return Side(_label(files, bindings), entries)
+  return Side(_label(files, bindings), entries, abstract_state(files, bindings, search_paths) if shapes else None)
+
+
+def abstract_state(files, bindings, search_paths) -> dict | None:
+  """{'params': {path: 'shape dtype'}, 'opt_state': {...}} of the experiment, built with jax.eval_shape.
+
+  Works for entry points that take `model`, `task` and `optimizer` (a factory of num_steps) like
+  common.train.loop.train; None for others. Builds the task, so its dataset is loaded.
+  """
+  import functools
+
+  import gin
+  import jax
+
+  from common.train import state as state_lib
+  from launch import api, gin_setup
+
+  prepared = api.prepare(files, bindings, search_paths)
+  gin_setup.parse(prepared.gin_files, prepared.bindings, prepared.search_paths)
+  kw = gin.get_bindings(prepared.entry_name)
+  if not {'model', 'task', 'optimizer'} <= set(kw):
+    return None
+  tx = kw['optimizer'](kw.get('num_steps', 1))
+  init = functools.partial(state_lib.init_variables, kw['model'], kw['task'].init_inputs())
+  state = jax.eval_shape(lambda k: state_lib.create_state(init(k), tx), jax.random.PRNGKey(0))
+
+  def listing(tree):
+    leaves = jax.tree_util.tree_flatten_with_path(tree)[0]
+    return {jax.tree_util.keystr(path): f'{tuple(x.shape)} {x.dtype}' for path, x in leaves}
+
+  return {'params': listing(state['params']), 'opt_state': listing(state['opt_state'])}
+
+
+def checkpoint_report(a: Side, b: Side) -> dict | None:
+  """Whether a checkpoint of one side restores into the other: exact, from the abstract states (symmetric)."""
+  if a.shapes is None or b.shapes is None:
+    return None
+  problems = []
+  for part, what in (('params', 'parameter'), ('opt_state', 'optimizer state')):
+    pa, pb = a.shapes[part], b.shapes[part]
+    for path in sorted(set(pa) | set(pb)):
+      if pa.get(path) != pb.get(path):
+        problems.append(f'{what} {path}: {pa.get(path, "(absent)")} in A, {pb.get(path, "(absent)")} in B')
+  return {'compatible': not problems, 'problems': problems}
 
 
 def _label(files, bindings, rev=None) -> str:
@@ -276,14 +322,14 @@ def _label(files, bindings, rev=None) -> str:
   return text + ''.join(f' {b}' for b in bindings)
 
 
-def side_from_tree(tree: str, files, bindings, defaults: str, prefix: str, label: str) -> Side:
+def side_from_tree(tree: str, files, bindings, defaults: str, prefix: str, label: str, shapes: bool = False) -> Side:
   """Gin files and code of another tree (an exported git revision or another repo), in a fresh process.
 
   The launcher's own code comes from this checkout; `common`, `projects` and the configs from `tree`, so code
   defaults are those of that tree. Locations are written `prefix` + path relative to the tree.
   """
   here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-  request = json.dumps({'tree': tree, 'files': files, 'bindings': bindings, 'defaults': defaults})
+  request = json.dumps({'tree': tree, 'files': files, 'bindings': bindings, 'defaults': defaults, 'shapes': shapes})
   code = (
     'import sys; sys.path.insert(0, sys.argv[1]); from launch import diff; sys.path.insert(0, sys.argv[2]); '
     'diff._export(sys.argv[3])'
@@ -297,7 +343,8 @@ def side_from_tree(tree: str, files, bindings, defaults: str, prefix: str, label
   if proc.returncode != 0:
     raise RuntimeError(f'reading {label} failed:\n{proc.stderr[-3000:]}')
   text = proc.stdout.split('\n@@EFFECTIVE@@\n', 1)[1].replace(tree + os.sep, prefix)
-  return Side(label, json.loads(text))
+  doc = json.loads(text)
+  return Side(label, doc['entries'], doc['shapes'])
 
 
 def _export(request_json: str) -> None:
@@ -312,7 +359,8 @@ def _export(request_json: str) -> None:
     print(e, file=sys.stderr)
     sys.exit(EXIT_USAGE)
   entries = effective(cm.to_json_dict(model)['bindings'], root=None, defaults=req['defaults'])  # absolute paths
-  print('\n@@EFFECTIVE@@\n' + json.dumps(entries))
+  shapes = abstract_state(req['files'], req['bindings'], [tree]) if req.get('shapes') else None
+  print('\n@@EFFECTIVE@@\n' + json.dumps({'entries': entries, 'shapes': shapes}))
 
 
 def git_export(repo: str, rev: str, dest: str) -> None:
@@ -346,15 +394,15 @@ def parse_side(spec: str, args, extra: list[str], tmp: str) -> Side:
     tree = os.path.join(tmp, f'rev{len(os.listdir(tmp))}')
     os.makedirs(tree)
     git_export(repo, rev, tree)
-    return side_from_tree(tree, files, bindings, args.defaults, f'{rev}:', _label(files, bindings, rev))
+    return side_from_tree(tree, files, bindings, args.defaults, f'{rev}:', _label(files, bindings, rev), args.shapes)
   here = os.path.abspath(repo_root())
   if repo != here:
-    return side_from_tree(repo, files, bindings, args.defaults, '', _label(files, bindings))
+    return side_from_tree(repo, files, bindings, args.defaults, '', _label(files, bindings), args.shapes)
   for f in files:
     if not f.endswith('.gin') and not os.path.exists(f):
       raise UsageError(f'{f!r} is neither a workdir, a gin file nor REV:file.gin.')
   search = args.gin_search_path or [here]
-  return side_from_gin(files, bindings, search, args.defaults)
+  return side_from_gin(files, bindings, search, args.defaults, args.shapes)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -487,7 +535,7 @@ def summary(changes) -> str:
   return text + (f'; {breaking} may break restoring a checkpoint' if breaking else '')
 
 
-def render_terminal(a: Side, b: Side, changes) -> str:
+def render_terminal(a: Side, b: Side, changes, ckpt: dict | None = None) -> str:
   """A table of key | A | B, each row followed by where the value was set on each side and any warnings."""
   rows = [('', 'key', 'A', 'B')]
   for c in changes:
@@ -509,7 +557,7 @@ def render_terminal(a: Side, b: Side, changes) -> str:
       lines.append(f'{pad}A set at: {c["a"]["set_at"]}' if c['a'] else f'{pad}A: not set')
       lines.append(f'{pad}B set at: {c["b"]["set_at"]}' if c['b'] else f'{pad}B: not set')
       lines += [f'{pad}! {f}' for f in c['flags']]
-  lines += ['', summary(changes)]
+  lines += ['', summary(changes)] + _checkpoint_lines(ckpt)
   return '\n'.join(lines) + '\n'
 
 
@@ -517,7 +565,17 @@ def _md(text: str) -> str:
   return text.replace('|', '\\|')
 
 
-def render_markdown(a: Side, b: Side, changes) -> str:
+def _checkpoint_lines(ckpt) -> list[str]:
+  if ckpt is None:
+    return []
+  if ckpt['compatible']:
+    return ['checkpoint: parameters and optimizer state have the same shapes: checkpoints restore across A and B']
+  problems = ckpt['problems']
+  shown = [f'  {p}' for p in problems[:12]] + ([f'  ... and {len(problems) - 12} more'] if len(problems) > 12 else [])
+  return ['checkpoint: restoring a checkpoint of one side into the other FAILS:'] + shown
+
+
+def render_markdown(a: Side, b: Side, changes, ckpt: dict | None = None) -> str:
   lines = [
     '### Config diff',
     '',
@@ -539,12 +597,18 @@ def render_markdown(a: Side, b: Side, changes) -> str:
         ('**' + _md('; '.join(c['flags'])) + '**') if c['flags'] else '',
       ]
       lines.append('| ' + ' | '.join(cells) + ' |')
+  if ckpt is not None:
+    lines += [''] + [
+      f'**{_md(line.strip())}**' if i == 0 else f'- `{line.strip()}`' for i, line in enumerate(_checkpoint_lines(ckpt))
+    ]
   return '\n'.join(lines) + '\n'
 
 
-def render_json(a: Side, b: Side, changes) -> str:
+def render_json(a: Side, b: Side, changes, ckpt: dict | None = None) -> str:
   real = [c for c in changes if c['status'] != 'equal']
   doc = {'a': a.label, 'b': b.label, 'equal': not real, 'summary': summary(changes), 'changes': changes}
+  if ckpt is not None:
+    doc['checkpoint'] = ckpt
   return json.dumps(doc, indent=2, sort_keys=True) + '\n'
 
 
@@ -572,6 +636,7 @@ def _parser() -> argparse.ArgumentParser:
   p.add_argument('--b', action='append', default=[], metavar='BINDING', help='extra gin binding for side B')
   p.add_argument('--gin_bindings', action='append', default=[], help='gin binding for both sides (also --gin.X=Y)')
   p.add_argument('--gin_search_path', action='append', default=[])
+  p.add_argument('--shapes', action='store_true', help='build both models (eval_shape): exact checkpoint check')
   p.add_argument('--repo', help='git repository / tree the sides are read from (default: this checkout)')
   return p
 
@@ -606,5 +671,5 @@ def _run(args) -> int:
   finally:
     shutil.rmtree(tmp, ignore_errors=True)
   changes = compare(a, b, show_all=args.all)
-  sys.stdout.write(RENDER[args.format](a, b, changes))
+  sys.stdout.write(RENDER[args.format](a, b, changes, checkpoint_report(a, b)))
   return 1 if any(c['status'] != 'equal' for c in changes) else 0

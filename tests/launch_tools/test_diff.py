@@ -207,3 +207,14 @@ def test_gin_file_at_two_git_revisions(tmp_path):
   assert change['b']['set_at'] == 'code default (HEAD:toypkg/mod.py:1)'
   # --base against the working tree, which equals HEAD.
   assert run_diff(f'--repo={repo}', '--base=HEAD', 'exp.gin')[0] == 0
+
+
+def test_exact_checkpoint_check_with_shapes():
+  """--shapes builds both experiments abstractly: a width change breaks restoring, a learning rate does not."""
+  tiny = 'tests/launch_tools/data/tiny_fit.gin'
+  status, out, err = run_diff(tiny, tiny, '--b=mlp.MLP.hidden=(8,)', '--shapes', '--format=json')
+  ckpt = json.loads(out)['checkpoint']
+  assert status == 1 and not ckpt['compatible'], err
+  assert "parameter ['dense_0']['kernel']: (2, 16) float32 in A, (2, 8) float32 in B" in ckpt['problems']
+  status, out, _ = run_diff(tiny, tiny, '--b=LEARNING_RATE=0.1', '--shapes', '--format=json')
+  assert status == 1 and json.loads(out)['checkpoint'] == {'compatible': True, 'problems': []}
