@@ -9,4 +9,11 @@ artifacts.py    the run's config/ folder and the workdir-consistency check
 platform.py     --platform selection before JAX starts
 experiment.py   the root configurable the launcher calls
 errors.py       UsageError (exit status 2, no traceback)
+diff.py         `launch diff A B`: semantic key-by-key config review (code defaults, provenance, checkpoint checks)
+hyper.py        the sweep vocabulary: sweep, product, zip, chain, seeded random search
+sweep.py        --sweep/--list_trials/--trial and the local N-worker mode (stable trial ids, resumable)
+sweep_report.py the results table (Markdown, CSV) and plot of a sweep
+vmapped.py      --vmap_trials: numeric-only trials as one vmapped program
+distributed.py  jax.distributed before devices are touched; config-hash agreement across processes
+multiprocess.py `python -m launch.multiprocess --num_processes=N -- <launch args>`: a pod on one machine
 """
