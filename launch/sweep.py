@@ -184,8 +184,8 @@ class Options:
 def main(opts: Options) -> int:
   """The --sweep branch of the launcher."""
   sweep = load(opts.sweep)
-  keys = [k for k in sweep.keys if len({t.text(k) for t in trials_of(sweep, opts.sweep)}) > 1] or sweep.keys
   trials = trials_of(sweep, opts.sweep)
+  keys = [k for k in sweep.keys if len({t.text(k) for t in trials}) > 1] or sweep.keys  # h.fixed keys left out
   if opts.trial is not None:
     return run_trial(opts, select(trials, opts.trial))
   check(trials, sweep.keys, opts.sweep, opts.gin_files, opts.bindings, opts.search_paths)
