@@ -137,6 +137,7 @@ def prepare_many(model, task, txs, seeds):
       (state, data_keys, dropout_keys, index), NamedSharding(mesh, PartitionSpec('trial'))
     )
     arrays = jax.device_put(arrays, NamedSharding(mesh, PartitionSpec()))
+    print(f'vmapped: the trial axis ({n} trials) is split over {len(devices)} devices', flush=True)
   else:
     arrays = jax.device_put(arrays)
 
