@@ -93,6 +93,7 @@ DATASETS = {
   'gaussian_mixture': dict(name='gaussian_mixture', noise=0.15, grid=4),
   'poly_quartic': dict(name='poly_quartic', noise=0.0),
 }
+EXPRESSIVITY_STEPS = 2000
 QUAD_WIDTHS = (4, 8)  # two hidden quadratic layers of this width; conventional widths are matched to it
 
 
@@ -106,6 +107,20 @@ def _num_params(model, x):
 def _matched_width(make, target, x):
   best = min(range(1, 200), key=lambda w: abs(_num_params(make(w), x) - target))
   return best, _num_params(make(best), x)
+
+
+def expressivity_command(row: dict) -> str:
+  """The single-run equivalent of one expressivity sweep point (seed <s> of its seeds)."""
+  model = {
+    'quadratic (fan, ReLU)': '%QUADRATIC',
+    'conventional (ReLU)': '%CONVENTIONAL',
+    'conventional (x^2 activation)': '%CONVENTIONAL --gin.ACT="\'square\'"',
+  }[row['model']]
+  steps = row.get('num_steps', EXPRESSIVITY_STEPS)
+  return (
+    f'launch --gin_file=configs/quadratic_networks/expressivity_{row["dataset"]}.gin --gin.MODEL={model} '
+    f'--gin.WIDTH={row["width"]} --gin.NUM_STEPS={steps} --gin.SEED=<s> --workdir=/tmp/qn/<run>'
+  )
 
 
 def expressivity(num_steps: int, seeds) -> list[dict]:
@@ -134,8 +149,6 @@ def expressivity(num_steps: int, seeds) -> list[dict]:
         out = train_seeds(model, task, tx, num_steps, seeds)
         metric = 'rmse' if regression else 'accuracy'
         vals = out[metric]
-        gin_file = f'expressivity_{ds_name}.gin'
-        kind = {'quadratic (fan, ReLU)': 'QUADRATIC', 'conventional (ReLU)': 'RELU'}.get(label, 'SQUARE')
         rows.append(
           {
             'dataset': ds_name,
@@ -147,10 +160,10 @@ def expressivity(num_steps: int, seeds) -> list[dict]:
             'std': float(np.nanstd(vals)),
             'finite_fraction': float(out['finite'].mean()),
             'seeds': len(seeds),
-            'command': f'launch --gin_file=configs/quadratic_networks/{gin_file} --gin.MODEL=%{kind} '
-            f'--gin.WIDTH={w} --gin.NUM_STEPS={num_steps} --gin.SEED=<s> --workdir=/tmp/qn/<run>',
+            'num_steps': num_steps,
           }
         )
+        rows[-1]['command'] = expressivity_command(rows[-1])
         print(json.dumps({k: rows[-1][k] for k in ('dataset', 'model', 'params', 'mean', 'std')}))
   return rows
 
@@ -165,15 +178,18 @@ def tables(results: dict) -> str:
   if 'expressivity' in results:
     rows = results['expressivity']
     lines += [
-      f'Expressivity ({rows[0]["seeds"]} seeds, Adam 3e-3, test metric mean ± std):',
+      f'Expressivity ({rows[0]["seeds"]} seeds, Adam 3e-3, batch 128, '
+      f'{rows[0].get("num_steps", EXPRESSIVITY_STEPS)} steps, 2000 train / 2000 test points; '
+      'test metric mean ± std over seeds):',
       '',
-      '| dataset | model | hidden widths | params | test metric | value |',
-      '|---|---|---|---|---|---|',
+      '| dataset | model | hidden widths | params | test metric | value | command |',
+      '|---|---|---|---|---|---|---|',
     ]
     for r in rows:
       value = f'{r["mean"]:.3f} ± {r["std"]:.3f}'
       lines.append(
-        f'| {r["dataset"]} | {r["model"]} | ({r["width"]}, {r["width"]}) | {r["params"]} | {r["metric"]} | {value} |'
+        f'| {r["dataset"]} | {r["model"]} | ({r["width"]}, {r["width"]}) | {r["params"]} | {r["metric"]} | {value} '
+        f'| `{expressivity_command(r)}` |'
       )
     lines.append('')
   if 'trainability' in results:
@@ -239,7 +255,7 @@ def main():
   path = os.path.join(out_dir, 'results.json')
   new = {}
   if args.part in ('all', 'expressivity'):
-    new['expressivity'] = expressivity(20 if args.quick else 2000, seeds[:5])
+    new['expressivity'] = expressivity(20 if args.quick else EXPRESSIVITY_STEPS, seeds[:5])
   if args.part in ('all', 'trainability'):
     new['trainability'] = trainability(20 if args.quick else 1000, seeds)
   # Merge with the other part's results (read only now: the two parts may run as separate processes).
