@@ -50,6 +50,28 @@ def split_key(key: str) -> tuple[str, str, str]:
   return scope, selector, param
 
 
+def _uses_macro(value, name: str) -> bool:
+  if isinstance(value, dict):
+    return value.get('%') == name or any(_uses_macro(v, name) for v in value.values())
+  if isinstance(value, list):
+    return any(_uses_macro(v, name) for v in value)
+  return False
+
+
+def macro_users(entries: dict, name: str) -> list[str]:
+  """Keys whose value uses %name directly (macros that use it are followed to their own users)."""
+  users, todo, seen = [], [name], set()
+  while todo:
+    current = todo.pop()
+    if current in seen:
+      continue
+    seen.add(current)
+    for key, e in entries.items():
+      if _uses_macro(e['value'], current):
+        (users if split_key(key)[2] else todo).append(key)
+  return sorted(users)
+
+
 def _refs(value):
   if isinstance(value, dict) and '@' in value:
     yield value['@']
@@ -484,7 +506,10 @@ def compare(a: Side, b: Side, *, show_all: bool = False) -> list[dict]:
         ta, tb = type(ea['expanded']).__name__, type(eb['expanded']).__name__
         if {ta, tb} != {'int', 'float'}:
           flags.append(f'type {ta} -> {tb}')
-    out.append({'key': key, 'status': status, 'a': _show(ea, a), 'b': _show(eb, b), 'flags': flags})
+    change = {'key': key, 'status': status, 'a': _show(ea, a), 'b': _show(eb, b), 'flags': flags}
+    if not split_key(key)[2]:  # a macro: the parameters it feeds (on either side)
+      change['reaches'] = sorted(set(macro_users(a.entries, key)) | set(macro_users(b.entries, key)))
+    out.append(change)
   return out
 
 
@@ -557,6 +582,8 @@ def render_terminal(a: Side, b: Side, changes, ckpt: dict | None = None) -> str:
       lines.append(f'{pad}A set at: {c["a"]["set_at"]}' if c['a'] else f'{pad}A: not set')
       lines.append(f'{pad}B set at: {c["b"]["set_at"]}' if c['b'] else f'{pad}B: not set')
       lines += [f'{pad}! {f}' for f in c['flags']]
+      if c.get('reaches'):
+        lines.append(f'{pad}reaches: {", ".join(c["reaches"])}')
   lines += ['', summary(changes)] + _checkpoint_lines(ckpt)
   return '\n'.join(lines) + '\n'
 
@@ -594,7 +621,10 @@ def render_markdown(a: Side, b: Side, changes, ckpt: dict | None = None) -> str:
         f'`{_md(c["b"]["text"])}`' if c['b'] else '*(unset)*',
         _md(c['a']['set_at']) if c['a'] else '',
         _md(c['b']['set_at']) if c['b'] else '',
-        ('**' + _md('; '.join(c['flags'])) + '**') if c['flags'] else '',
+        '; '.join(
+          (['**' + _md('; '.join(c['flags'])) + '**'] if c['flags'] else [])
+          + ([f'reaches {", ".join(c["reaches"])}'] if c.get('reaches') else [])
+        ),
       ]
       lines.append('| ' + ' | '.join(cells) + ' |')
   if ckpt is not None:

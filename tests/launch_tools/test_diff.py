@@ -61,6 +61,7 @@ def test_golden_semantics():
   steps = by_key['tests.launch_tools.toy_lib.train.num_steps']
   assert (steps['a']['value'], steps['b']['value'], steps['b']['text']) == (100, 200, '200 (%NUM_STEPS)')
   assert 'changed.gin:7' in steps['b']['set_at']
+  assert by_key['NUM_STEPS']['reaches'] == ['tests.launch_tools.toy_lib.train.num_steps']  # macro fan-out
   # Checkpoint-breaking changes: model widths and the optimizer kind; not a dropout rate.
   assert diff.BREAKS_SHAPES in by_key['tests.launch_tools.toy_lib.Net.width']['flags']
   assert by_key['tests.launch_tools.toy_lib.Net.dropout']['flags'] == []
