@@ -4,6 +4,7 @@ A learner composes with any model. It may contribute, all optional:
   penalty(params, state)                   a loss term with its own state (EWC, SI)
   gradient_transformation()                an optax transform run on the gradients before the optimizer; it
                                            receives `transform_args(state)` as extra args (HLOP, SVD projection)
+  post_transformation()                    an optax transform run on the optimizer's updates (metaplasticity)
   train_batch(arrays, state, key, step, task, batch_size)
                                            what a step trains on (joint training, rehearsal)
   after_step(state, grads, old_params, new_params)   per-step bookkeeping (SI's path integral)
@@ -43,6 +44,9 @@ class Learner:
     return jnp.zeros(())
 
   def gradient_transformation(self):
+    return None
+
+  def post_transformation(self):
     return None
 
   def transform_args(self, state) -> dict:

@@ -237,3 +237,39 @@ def split_stream(
     evals.append(pick(data.eval))
     masks.append(np.isin(np.arange(c), g) if scenario == 'task' else np.ones(c, bool))
   return _stack(f'split_{scenario}', trains, evals, np.stack(masks), c, scenario)
+
+
+def teacher_student_stream(
+  *,
+  num_inputs: int = 500,
+  alpha: float = 2.0,
+  overlap: float = 0.5,
+  num_tasks: int = 2,
+  num_eval: int = 2000,
+  seed: int = 0,
+) -> TaskStream:
+  """Binary-perceptron teacher-student tasks (the statistical-mechanics seed's setting).
+
+  Task t has a teacher w_t in {-1, +1}^N; w_0 is uniform and w_{t+1} flips each sign of w_t with probability
+  (1 - overlap) / 2, so E[w_t . w_{t+1}] / N = overlap. Inputs x ~ N(0, I_N); labels 1[w_t . x > 0]. Each task has
+  P = alpha * N training examples and `num_eval` test examples (test accuracy = 1 - generalisation error).
+  """
+  _check_num_tasks('teacher_student_stream', num_tasks)
+  if num_inputs < 1 or not alpha > 0 or num_eval < 1:
+    raise ConfigurationError(
+      f'teacher_student_stream: num_inputs={num_inputs}, alpha={alpha} and num_eval={num_eval} must be positive.'
+    )
+  if not -1.0 <= overlap <= 1.0:
+    raise ConfigurationError(f'teacher_student_stream.overlap={overlap} must lie in [-1, 1].')
+  rng = np.random.default_rng([seed, 4])
+  num_train = max(int(round(alpha * num_inputs)), 1)
+  teacher = rng.choice([-1.0, 1.0], num_inputs)
+  trains, evals = [], []
+  for t in range(num_tasks):
+    if t > 0:
+      flip = rng.random(num_inputs) < (1.0 - overlap) / 2
+      teacher = np.where(flip, -teacher, teacher)
+    for n, out in ((num_train, trains), (num_eval, evals)):
+      x = rng.normal(size=(n, num_inputs)).astype(np.float32)
+      out.append({'inputs': x, 'targets': (x @ teacher > 0).astype(np.int32)})
+  return _stack('teacher_student', trains, evals, np.ones((num_tasks, 2), bool), 2, 'domain')

@@ -150,8 +150,8 @@ def train(
     jax.random.fold_in(root, i) for i in (_PARAMS, _DATA, _DROPOUT, _LEARNER, _CONSOLIDATE)
   )
   base_tx = optimizer(steps_per_task if reset_optimizer else total_steps)
-  projection = learner.gradient_transformation()
-  tx = optax.chain(projection, base_tx) if projection is not None else base_tx
+  pre, post = learner.gradient_transformation(), learner.post_transformation()
+  tx = optax.chain(*[t for t in (pre, base_tx, post) if t is not None])
 
   # 1. Model, learner state, optimizer state (shapes only for a dry run).
   init_inputs = stream.train_inputs[0, :2]
