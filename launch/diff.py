@@ -260,7 +260,7 @@ class Side:
   shapes: dict | None = None  # with --shapes: abstract parameters and optimizer state (see abstract_state)
 
 
-def side_from_workdir(workdir: str, defaults: str) -> Side:
+def side_from_workdir(workdir: str, defaults: str, shapes: bool = False) -> Side:
   from launch.gin_args import repo_root
 
   path = os.path.join(workdir, 'config', 'resolved.json')
@@ -279,7 +279,7 @@ def side_from_workdir(workdir: str, defaults: str) -> Side:
     except UsageError:
       operative = None
   entries = effective(bindings, root=repo_root(), defaults=defaults, operative=operative)
-  return Side(workdir.rstrip('/'), entries)
+  return Side(workdir.rstrip('/'), entries, checkpoint_shapes(workdir) if shapes else None)
 
 
 def side_from_gin(
@@ -317,11 +317,34 @@ def abstract_state(files, bindings, search_paths) -> dict | None:
   init = functools.partial(state_lib.init_variables, kw['model'], kw['task'].init_inputs())
   state = jax.eval_shape(lambda k: state_lib.create_state(init(k), tx), jax.random.PRNGKey(0))
 
-  def listing(tree):
-    leaves = jax.tree_util.tree_flatten_with_path(tree)[0]
-    return {jax.tree_util.keystr(path): f'{tuple(x.shape)} {x.dtype}' for path, x in leaves}
+  return {'params': _listing(state['params']), 'opt_state': _listing(state['opt_state'])}
 
-  return {'params': listing(state['params']), 'opt_state': listing(state['opt_state'])}
+
+def _listing(tree) -> dict[str, str]:
+  """{'dense_0/kernel': '(2, 16) float32', ...}: paths written the same for live trees and orbax metadata."""
+  import jax
+
+  def part(k):
+    for attr in ('key', 'idx', 'name'):
+      if hasattr(k, attr):
+        return str(getattr(k, attr))
+    return str(k)
+
+  leaves = jax.tree_util.tree_flatten_with_path(tree)[0]
+  return {'/'.join(part(k) for k in path): f'{tuple(x.shape)} {x.dtype}' for path, x in leaves}
+
+
+def checkpoint_shapes(workdir: str) -> dict | None:
+  """The abstract state saved in a run's latest checkpoint (orbax metadata; no array is read), or None."""
+  directory = os.path.join(workdir, 'checkpoints')
+  steps = [int(d) for d in os.listdir(directory) if d.isdigit()] if os.path.isdir(directory) else []
+  if not steps:
+    return None
+  import orbax.checkpoint as ocp
+
+  with ocp.PyTreeCheckpointer() as c:
+    tree = c.metadata(os.path.join(directory, str(max(steps)), 'default')).item_metadata.tree
+  return {'params': _listing(tree['params']), 'opt_state': _listing(tree['opt_state'])}
 
 
 def checkpoint_report(a: Side, b: Side) -> dict | None:
@@ -405,7 +428,7 @@ def parse_side(spec: str, args, extra: list[str], tmp: str) -> Side:
   if os.path.isdir(spec):
     if extra or args.gin_bindings:
       raise UsageError(f'{spec}: bindings cannot be added to a workdir side; it is a record of a run.')
-    return side_from_workdir(spec, args.defaults)
+    return side_from_workdir(spec, args.defaults, args.shapes)
   rev = None
   if ':' in spec and not os.path.exists(spec):
     rev, spec = spec.split(':', 1)
@@ -666,7 +689,11 @@ def _parser() -> argparse.ArgumentParser:
   p.add_argument('--b', action='append', default=[], metavar='BINDING', help='extra gin binding for side B')
   p.add_argument('--gin_bindings', action='append', default=[], help='gin binding for both sides (also --gin.X=Y)')
   p.add_argument('--gin_search_path', action='append', default=[])
-  p.add_argument('--shapes', action='store_true', help='build both models (eval_shape): exact checkpoint check')
+  p.add_argument(
+    '--shapes',
+    action='store_true',
+    help='exact checkpoint check: gin sides are built with jax.eval_shape, workdirs read their latest checkpoint',
+  )
   p.add_argument('--repo', help='git repository / tree the sides are read from (default: this checkout)')
   return p
 

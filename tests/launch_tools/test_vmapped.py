@@ -1,10 +1,12 @@
 """Vmapped trials: one program for trials that differ only in numbers, each trial equal to its own plain run."""
 
+import contextlib
+import io
 import json
 
 import pytest
 
-from launch import api, sweep
+from launch import api, diff, sweep
 from launch.errors import UsageError
 from launch.gin_args import repo_root
 
@@ -29,6 +31,12 @@ def test_vmapped_trials_equal_sequential_runs(tmp_path, monkeypatch):
     assert record['vmapped'] and record['status'] == 'done'
     for metric in ('loss', 'rmse'):
       assert record['final'][metric] == pytest.approx(plain[metric], rel=1e-4, abs=1e-6), (t.id, metric)
+    # While a real checkpoint is at hand: `launch diff --shapes` says exactly whether it restores into a config.
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+      status = diff.main([str(tmp_path / 'seq' / t.id), TINY, '--b=mlp.MLP.hidden=(8,)', '--shapes', '--format=json'])
+    ckpt = json.loads(out.getvalue())['checkpoint']
+    assert status == 1 and 'parameter dense_0/kernel: (2, 16) float32 in A, (2, 8) float32 in B' in ckpt['problems']
   losses = [json.loads((tmp_path / 'vm' / t.id / 'trial.json').read_text())['final']['loss'] for t in trials]
   assert len(set(losses)) == 4  # the trials really differ
   assert (tmp_path / 'vm' / 'results.csv').exists()
