@@ -96,9 +96,12 @@ def trials_of(sweep: hyper.Sweep, path: str) -> list[Trial]:
 def check(trials: list[Trial], keys: list[str], path: str, gin_files, base_bindings, search_paths) -> None:
   """Every swept key names an existing macro or parameter (closest names suggested); every trial validates."""
   from launch import api
+  from launch import config_model as cm
+  from launch.gin_args import repo_root
 
-  base = api.prepare(gin_files, base_bindings, search_paths)
-  macros = {b.selector for b in base.model.bindings if b.is_macro}
+  # The base alone need not validate: a sweep may supply a REQUIRED value (e.g. SEED) in every trial.
+  base = cm.load(gin_files, base_bindings, search_paths or [repo_root()])
+  macros = {b.selector for b in base.bindings if b.is_macro}
   for key in keys:
     if '.' not in key.rpartition('/')[2] and key not in macros:
       close = difflib.get_close_matches(key, sorted(macros), n=3, cutoff=0.5)
