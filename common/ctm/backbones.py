@@ -29,7 +29,8 @@ class ParityBackbone(nn.Module):
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
-    tokens = nn.Embed(2, self.features, name='embed')((x > 0).astype(jnp.int32))
+    table = self.param('embed', nn.initializers.normal(1.0), (2, self.features))
+    tokens = jax.nn.one_hot((x > 0).astype(jnp.int32), 2, dtype=table.dtype) @ table  # Embedding(2, F), no gather
     if self.positional:
       tokens = tokens + nn.Dense(self.features, name='posemb')(rotational_embedding_1d(x.shape[-1]))
     return tokens

@@ -133,6 +133,7 @@ class CTM(nn.Module):
     backbone: a module inputs -> (B, S, F) tokens.
     shared_nlm: ablation, one MLP shared by all neurons instead of private NLMs.
     readout: 'synch' (paper) or 'post' (ablation: y_t = W z_t from the post-activations).
+    remat_ticks: recompute each tick's intermediates in the backward pass (faster on CPU, far less memory).
   """
 
   iterations: int = 16
@@ -156,6 +157,7 @@ class CTM(nn.Module):
   shared_nlm: bool = False
   readout: str = 'synch'
   unet_min_width: int = 16
+  remat_ticks: bool = True
 
   def __post_init__(self):
     super().__post_init__()
@@ -195,12 +197,18 @@ class CTM(nn.Module):
     self.kv_norm = nn.LayerNorm()
     self.attn_key = nn.Dense(self.d_input)
     self.attn_value = nn.Dense(self.d_input)
-    self.tick = CTMTick(
-      d_model=d,
+    tick = self._tick_module()
+    # The tick's parameters are one pytree created by the tick module's own init (shapes do not depend on the batch
+    # or the number of input tokens), so the hot loop can be a plain lax.scan over tick.apply, with remat.
+    self.tick = self.param('tick', lambda rng: tick.init(rng, *self._dummy_tick_inputs())['params'])
+
+  def _tick_module(self) -> CTMTick:
+    return CTMTick(
+      d_model=self.d_model,
       d_input=self.d_input,
       heads=self.heads,
       synapse_depth=self.synapse_depth,
-      memory_length=m,
+      memory_length=self.memory_length,
       deep_nlms=self.deep_nlms,
       memory_hidden_dims=self.memory_hidden_dims,
       out_dims=self.out_dims,
@@ -210,7 +218,39 @@ class CTM(nn.Module):
       shared_nlm=self.shared_nlm,
       readout=self.readout,
       unet_min_width=self.unet_min_width,
+      parent=None,
     )
+
+  def _dummy_tick_inputs(self):
+    d, m, h = self.d_model, self.memory_length, self.heads
+    n_o = synch.synch_size(self.neuron_select_type, self.n_synch_out)
+    n_a = synch.synch_size(self.neuron_select_type, self.n_synch_action)
+    zo, za = jnp.zeros((1, n_o)), jnp.zeros((1, n_a))
+    carry = (jnp.zeros((1, d, m)), jnp.zeros((1, d)), za, za, zo, zo)
+    consts = {'keys': jnp.zeros((1, 1, h, self.d_input // h)), 'values': jnp.zeros((1, 1, h, self.d_input // h))}
+    consts.update(r_out=zo[0], r_action=za[0], **self._selectors())
+    return carry, consts
+
+  def _selectors(self) -> dict[str, jax.Array]:
+    idx, out = self.pair_indices(), {}
+    for kind in ('out', 'action'):
+      out[f'{kind}_left'], out[f'{kind}_right'] = synch.selectors(
+        self.d_model, idx[f'{kind}_left'], idx[f'{kind}_right']
+      )
+    return out
+
+  def _tick_fn(self, consts, train: bool):
+    """A pure function (carry, t) -> (carry, (y, certainty, attention)) running one tick with this CTM's params."""
+    tick, params = self._tick_module(), self.tick
+    drop_key = None
+    if train and (self.dropout > 0 or (self.dropout_nlm or 0) > 0):
+      drop_key = self.make_rng('dropout')
+
+    def step(carry, t):
+      rngs = {'dropout': jax.random.fold_in(drop_key, t)} if drop_key is not None else {}
+      return tick.apply({'params': params}, carry, consts, train, rngs=rngs)
+
+    return step
 
   def pair_indices(self) -> dict[str, Any]:
     """The (numpy) left/right neuron indices of both readouts; a pure function of the configuration."""
@@ -238,30 +278,24 @@ class CTM(nn.Module):
       'values': self.attn_value(kv).reshape(b, s, self.heads, d_head),
       'r_out': jnp.exp(-synch.clamp_decay(self.decay_params_out)),
       'r_action': jnp.exp(-synch.clamp_decay(self.decay_params_action)),
-      **{k: jnp.asarray(v) for k, v in self.pair_indices().items()},
     }
+    consts.update(self._selectors())
     z0 = jnp.broadcast_to(self.start_activated_state, (b, self.d_model))
     trace0 = jnp.broadcast_to(self.start_trace, (b, self.d_model, self.memory_length))
     # The out accumulator is seeded once from the start state (reference); the action one starts empty, which with
     # alpha = beta = 0 reproduces its first step alpha = z_i z_j, beta = 1.
     pp_o = synch.pair_products(z0, consts['out_left'], consts['out_right'])
-    zeros_a = jnp.zeros((b, consts['action_left'].shape[0]), kv.dtype)
+    zeros_a = jnp.zeros((b, synch.synch_size(self.neuron_select_type, self.n_synch_action)), kv.dtype)
     carry = (trace0, z0, zeros_a, zeros_a, pp_o, jnp.ones_like(pp_o))
     return carry, consts
 
   def __call__(self, x: jax.Array, train: bool = False) -> dict[str, jax.Array]:
     carry, consts = self._prepare(x, train)
 
-    def body(mdl, c, _):
-      return mdl.tick(c, consts, train)
-
-    scan = nn.scan(
-      body,
-      variable_broadcast='params',
-      split_rngs={'params': False, 'dropout': True},
-      length=self.iterations,
-    )
-    _, (ys, cs, _) = scan(self, carry, None)
+    step = self._tick_fn(consts, train)
+    if self.remat_ticks:
+      step = jax.checkpoint(step)
+    _, (ys, cs, _) = jax.lax.scan(step, carry, jnp.arange(self.iterations))
     return {'predictions': jnp.swapaxes(ys, 0, 1), 'certainties': jnp.swapaxes(cs, 0, 1)}
 
   def adaptive(self, x: jax.Array, threshold: float) -> dict[str, jax.Array]:
@@ -283,14 +317,15 @@ class CTM(nn.Module):
       'ticks_used': jnp.full((b,), self.iterations, jnp.int32),
       'predictions': jnp.zeros((b, self.out_dims), jnp.float32),
       'certainties': jnp.zeros((b,), jnp.float32),
-      'consts': consts,
     }
 
-    def cond(mdl, c):
+    step = self._tick_fn(consts, False)
+
+    def cond(c):
       return jnp.logical_and(c['t'] < self.iterations, ~jnp.all(c['halted']))
 
-    def body(mdl, c):
-      state, (y, cert, _) = mdl.tick(c['state'], c['consts'], False)
+    def body(c):
+      state, (y, cert, _) = step(c['state'], c['t'])
       t = c['t'] + 1
       last = t == self.iterations
       newly = (~c['halted']) & ((cert >= threshold) | last)
@@ -301,8 +336,7 @@ class CTM(nn.Module):
         'ticks_used': jnp.where(newly & (cert >= threshold), t, c['ticks_used']),
         'predictions': jnp.where(newly[:, None], y.astype(jnp.float32), c['predictions']),
         'certainties': jnp.where(newly, cert.astype(jnp.float32), c['certainties']),
-        'consts': c['consts'],
       }
 
-    out = nn.while_loop(cond, body, self, init, broadcast_variables='params', split_rngs={'params': False})
+    out = jax.lax.while_loop(cond, body, init)
     return {k: out[k] for k in ('predictions', 'certainties', 'ticks_used', 'halted')}

@@ -34,8 +34,8 @@ def per_tick_cross_entropy(
   """
   b, t = predictions.shape[:2]
   logits = predictions.reshape((b, t) + tuple(prediction_reshaper))
-  labels = jnp.broadcast_to(targets[:, None], logits.shape[:-1])
-  ce = optax.softmax_cross_entropy_with_integer_labels(logits, labels)
+  labels = jax.nn.one_hot(jnp.broadcast_to(targets[:, None], logits.shape[:-1]), logits.shape[-1], dtype=logits.dtype)
+  ce = optax.softmax_cross_entropy(logits, labels)  # one-hot, not integer labels: no gather/scatter on CPU
   return ce.reshape(b, t, -1).mean(-1)
 
 
@@ -62,8 +62,9 @@ def select_ticks(losses: jax.Array, certainties: jax.Array, use_most_certain: bo
 def tick_loss(losses: jax.Array, certainties: jax.Array, use_most_certain: bool = True, weight=None):
   """The CTM loss from per-tick losses (B, T). Returns (scalar loss, per-example loss (B,), t2 (B,))."""
   t1, t2 = select_ticks(losses, certainties, use_most_certain)
-  l1 = jnp.take_along_axis(losses, t1[:, None], 1)[:, 0]
-  l2 = jnp.take_along_axis(losses, t2[:, None], 1)[:, 0]
+  t = losses.shape[1]
+  l1 = jnp.sum(losses * jax.nn.one_hot(t1, t, dtype=losses.dtype), 1)  # one-hot picks: no scatter in the gradient
+  l2 = jnp.sum(losses * jax.nn.one_hot(t2, t, dtype=losses.dtype), 1)
   per_example = 0.5 * (l1 + l2)
   if weight is None:
     return per_example.mean(), per_example, t2

@@ -108,8 +108,26 @@ def select_pairs(
   return left[iu].astype(np.int32), right[ju].astype(np.int32)
 
 
-def pair_products(z: jax.Array, left: np.ndarray, right: np.ndarray) -> jax.Array:
-  """(B, D) post-activations -> (B, P) products z_left * z_right."""
+# Above this many entries per selection matrix, pair products gather instead of multiplying by one-hot matrices.
+ONE_HOT_LIMIT = 1 << 22
+
+
+def selectors(d_model: int, left: np.ndarray, right: np.ndarray):
+  """What `pair_products` needs for a selection: one-hot (D, P) matrices when small, else the index vectors.
+
+  Why: on CPU the gradient of a gather is a scatter-add, which XLA runs as a slow serial loop inside the tick
+  scan; a (B, D) x (D, P) matmul with a 0/1 matrix costs less for the sizes of every CPU config here.
+  """
+  if d_model * len(left) <= ONE_HOT_LIMIT:
+    eye = np.eye(d_model, dtype=np.float32)
+    return jnp.asarray(eye[:, left]), jnp.asarray(eye[:, right])
+  return jnp.asarray(left), jnp.asarray(right)
+
+
+def pair_products(z: jax.Array, left: jax.Array, right: jax.Array) -> jax.Array:
+  """(B, D) post-activations -> (B, P) products z_left * z_right; left/right from `selectors` (or indices)."""
+  if left.ndim == 2:
+    return (z @ left.astype(z.dtype)) * (z @ right.astype(z.dtype))
   return jnp.take(z, left, axis=-1) * jnp.take(z, right, axis=-1)
 
 

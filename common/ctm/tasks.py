@@ -18,7 +18,7 @@ from common.train.errors import ConfigurationError
 from common.train.tasks import SupervisedTask, weighted_mean
 
 
-def _tick_metrics(outputs, batch, targets, reshaper, use_most_certain):
+def _tick_metrics(outputs, batch, targets, reshaper, use_most_certain, per_tick=False):
   preds, certs = outputs['predictions'], outputs['certainties']
   ce = ctm_losses.per_tick_cross_entropy(preds, targets, reshaper)
   loss, _, t2 = ctm_losses.tick_loss(ce, certs, use_most_certain, batch.get('weight'))
@@ -34,6 +34,10 @@ def _tick_metrics(outputs, batch, targets, reshaper, use_most_certain):
   }
   if not use_most_certain:
     metrics['accuracy_trained_tick'] = weighted_mean(at(t2), batch)
+  if per_tick:  # accuracy and certainty at every tick, for accuracy-per-tick plots
+    for t in range(acc.shape[1]):
+      metrics[f'tick{t + 1:03d}_accuracy'] = weighted_mean(acc[:, t], batch)
+      metrics[f'tick{t + 1:03d}_certainty'] = weighted_mean(certs[:, t], batch)
   return loss, metrics
 
 
@@ -43,9 +47,12 @@ class CTMClassificationTask(SupervisedTask):
 
   num_classes: int = 10
   use_most_certain: bool = True
+  per_tick_metrics: bool = False
 
   def loss(self, outputs, batch):
-    return _tick_metrics(outputs, batch, batch['targets'], (self.num_classes,), self.use_most_certain)
+    return _tick_metrics(
+      outputs, batch, batch['targets'], (self.num_classes,), self.use_most_certain, self.per_tick_metrics
+    )
 
 
 @dataclasses.dataclass
@@ -60,6 +67,7 @@ class ParityTask:
   eval_examples: int = 1024
   eval_batch_size: int = 512
   use_most_certain: bool = True
+  per_tick_metrics: bool = False
 
   def __post_init__(self):
     if self.length < 1:
@@ -90,7 +98,7 @@ class ParityTask:
     return np.ones((2, self.length), np.float32)
 
   def loss(self, outputs, batch):
-    return _tick_metrics(outputs, batch, batch['targets'], self.reshaper, self.use_most_certain)
+    return _tick_metrics(outputs, batch, batch['targets'], self.reshaper, self.use_most_certain, self.per_tick_metrics)
 
 
 def sort_batch(key: jax.Array, batch_size: int, length: int) -> dict[str, jax.Array]:
