@@ -150,7 +150,13 @@ def _relative(path: str) -> str:
 
 
 def _resolve_name(name: str, imports: dict[str, str]) -> str:
-  """`loop.train` -> `common.train.loop.train` using the file's imports; unknown prefixes stay as written."""
+  """`loop.train` -> `common.train.loop.train` using the file's imports; unknown prefixes stay as written.
+
+  A scoped name keeps its scope: `eval/loop.train` -> `eval/common.train.loop.train`.
+  """
+  if '/' in name:
+    scope, _, bare = name.rpartition('/')
+    return f'{scope}/{_resolve_name(bare, imports)}'
   if name.startswith('gin.'):
     return name
   parts = name.split('.')

@@ -49,7 +49,7 @@ def check_bindings(model: cm.ConfigModel) -> None:
   for b in model.bindings:
     for ref in cm._refs(b.value):
       if not ref.name.startswith('gin.'):
-        _check_target(ref.name, b.location, model.imports)
+        _check_target(ref.name.rpartition('/')[2], b.location, model.imports)
     for macro in _macros(b.value):
       if macro.name not in defined_macros and macro.name != 'gin.REQUIRED':
         raise UsageError(

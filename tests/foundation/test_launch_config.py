@@ -45,3 +45,17 @@ def test_run_record_is_complete(tmp_path):
   assert resolved['NUM_STEPS']['value'] == 3 and resolved['NUM_STEPS']['set_at'].startswith(
     'configs/base/cpu_debug.gin'
   )
+
+
+def test_scoped_references_resolve_and_build(tmp_path):
+  scoped = tmp_path / 'scoped.gin'
+  scoped.write_text(
+    'from __gin__ import dynamic_registration\nfrom common.models import mlp\nfrom common.train import loop\n'
+    "include 'configs/baselines/digits_mlp.gin'\nloop.train.model = @wide/mlp.MLP()\nwide/mlp.MLP.hidden = (32,)\n"
+  )
+  prepared = api.prepare([str(scoped)], [])
+  resolved = prepared.model.resolved()
+  assert resolved['common.train.loop.train.model'].value == cm.Ref('wide/common.models.mlp.MLP', True)
+  assert resolved['wide/common.models.mlp.MLP.hidden'].value == (32,)
+  final = api.execute([str(scoped)], workdir=None, dry_run=True)
+  assert final['num_params'] == 64 * 32 + 32 + 32 * 10 + 10
