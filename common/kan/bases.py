@@ -23,6 +23,22 @@ import jax.numpy as jnp
 from common.train.errors import ConfigurationError
 
 
+def bspline_terms(x: jax.Array, knots: jax.Array, order: int) -> list[jax.Array]:
+  """B-spline basis values by the Cox-de Boor recursion, as a list of n_knots - 1 - order arrays shaped like x.
+
+  The list (basis-major) form keeps every array (..., in): no slicing along a tiny minor axis, which XLA's CPU
+  backend handles badly in the backward pass; `bspline` stacks it.
+  """
+  b = [jnp.logical_and(x >= knots[:, j], x < knots[:, j + 1]).astype(x.dtype) for j in range(knots.shape[1] - 1)]
+  for p in range(1, order + 1):
+    # The knot differences are per-input constants: one reciprocal each, broadcast over the batch.
+    inv = [1.0 / (knots[:, j + p] - knots[:, j]) for j in range(len(b))]
+    b = [
+      (x - knots[:, j]) * inv[j] * b[j] + (knots[:, j + p + 1] - x) * inv[j + 1] * b[j + 1] for j in range(len(b) - 1)
+    ]
+  return b
+
+
 def bspline(x: jax.Array, knots: jax.Array, order: int) -> jax.Array:
   """B-spline basis values by the Cox-de Boor recursion.
 
@@ -35,44 +51,93 @@ def bspline(x: jax.Array, knots: jax.Array, order: int) -> jax.Array:
     (..., in, n_knots - 1 - order). Equals scipy.interpolate.BSpline.basis_element values on the base interval
     [knots[k], knots[-k-1]]; outside the extended knots every basis is 0 (pykan's behaviour).
   """
-  x = x[..., None]
-  b = jnp.logical_and(x >= knots[:, :-1], x < knots[:, 1:]).astype(x.dtype)
-  for p in range(1, order + 1):
-    # The knot differences are per-input constants: one reciprocal each, broadcast over the batch.
-    inv_left = 1.0 / (knots[:, p:-1] - knots[:, : -(p + 1)])
-    inv_right = 1.0 / (knots[:, p + 1 :] - knots[:, 1:-p])
-    b = (x - knots[:, : -(p + 1)]) * inv_left * b[..., :-1] + (knots[:, p + 1 :] - x) * inv_right * b[..., 1:]
-  return b
+  return jnp.stack(bspline_terms(x, knots, order), axis=-1)
 
 
-def chebyshev(x: jax.Array, degree: int) -> jax.Array:
-  """Chebyshev polynomials T_0..T_degree of tanh(x) by the three-term recursion: (..., in) -> (..., in, degree+1)."""
+def bspline_uniform_terms(x: jax.Array, start: jax.Array, step: jax.Array, num_basis: int, order: int) -> list:
+  """B-spline basis on uniform knots start + step * n (n = 0, 1, ...) in closed form, without the recursion.
+
+  Each basis is the cardinal B-spline N_k(s), s = (x - start) / step - j, evaluated by the truncated-power sum
+  N_k(s) = 1/k! sum_i (-1)^i C(k+1, i) max(s - i, 0)^k on the nearer half of its symmetric support (s' = min(s,
+  k+1-s) <= (k+1)/2), which keeps float32 cancellation to about 1e-6. Elementwise only, and its gradient is as
+  cheap: the fast path for layers whose grid stays uniform. Same values as `bspline` on those knots.
+
+  Args:
+    x: (..., in). start, step: (in,) first knot and knot spacing. num_basis: M = n_knots - 1 - order.
+
+  Returns:
+    a list of M arrays shaped like x.
+  """
+  u = (x - start) / step
+  out = []
+  for j in range(num_basis):
+    s = u - j
+    if order == 0:
+      out.append(jnp.logical_and(s >= 0, s < 1).astype(x.dtype))
+      continue
+    s = jnp.minimum(s, order + 1 - s)
+    acc = jnp.maximum(s, 0.0) ** order
+    for i in range(1, (order + 1) // 2 + 1):
+      acc = acc + ((-1) ** i * math.comb(order + 1, i)) * jnp.maximum(s - i, 0.0) ** order
+    out.append(acc * (1.0 / math.factorial(order)))
+  return out
+
+
+def bspline_uniform(x: jax.Array, start: jax.Array, step: jax.Array, num_basis: int, order: int) -> jax.Array:
+  """`bspline_uniform_terms` stacked: (..., in) -> (..., in, num_basis)."""
+  return jnp.stack(bspline_uniform_terms(x, start, step, num_basis, order), axis=-1)
+
+
+def chebyshev_terms(x: jax.Array, degree: int) -> list[jax.Array]:
+  """Chebyshev polynomials T_0..T_degree of tanh(x) by the three-term recursion, each shaped like x."""
   u = jnp.tanh(x)
   terms = [jnp.ones_like(u), u]
   for _ in range(2, degree + 1):
     terms.append(2.0 * u * terms[-1] - terms[-2])
-  return jnp.stack(terms[: degree + 1], axis=-1)
+  return terms[: degree + 1]
+
+
+def chebyshev(x: jax.Array, degree: int) -> jax.Array:
+  """(..., in) -> (..., in, degree + 1)."""
+  return jnp.stack(chebyshev_terms(x, degree), axis=-1)
+
+
+def fourier_terms(x: jax.Array, num_frequencies: int, omega: jax.Array | float = 1.0) -> list[jax.Array]:
+  """[cos(m w x) for m=1..G] ++ [sin(m w x) for m=1..G], each shaped like x; `omega` broadcasts to x."""
+  wx = x * omega
+  freqs = range(1, num_frequencies + 1)
+  return [jnp.cos(m * wx) for m in freqs] + [jnp.sin(m * wx) for m in freqs]
 
 
 def fourier(x: jax.Array, num_frequencies: int, omega: jax.Array | float = 1.0) -> jax.Array:
-  """[cos(m w x) for m=1..G] ++ [sin(m w x) for m=1..G]: (..., in) -> (..., in, 2G). `omega` broadcasts to (in,)."""
-  m = jnp.arange(1, num_frequencies + 1, dtype=x.dtype)
-  phase = (x * omega)[..., None] * m
-  return jnp.concatenate([jnp.cos(phase), jnp.sin(phase)], axis=-1)
+  """(..., in) -> (..., in, 2G)."""
+  return jnp.stack(fourier_terms(x, num_frequencies, omega), axis=-1)
+
+
+def gaussian_rbf_terms(x: jax.Array, centres: jax.Array) -> list[jax.Array]:
+  """exp(-((x - c) / h)^2) with h the (per-input) centre spacing; centres (in, C) -> C arrays shaped like x."""
+  inv_h = (centres.shape[1] - 1) / (centres[:, -1] - centres[:, 0])
+  return [jnp.exp(-jnp.square((x - centres[:, c]) * inv_h)) for c in range(centres.shape[1])]
 
 
 def gaussian_rbf(x: jax.Array, centres: jax.Array) -> jax.Array:
-  """exp(-((x - c) / h)^2) with h the (per-input) centre spacing: (..., in), (in, C) -> (..., in, C)."""
-  h = (centres[:, -1:] - centres[:, :1]) / (centres.shape[1] - 1)
-  u = (x[..., None] - centres) / h
-  return jnp.exp(-jnp.square(u))
+  """(..., in), (in, C) -> (..., in, C)."""
+  return jnp.stack(gaussian_rbf_terms(x, centres), axis=-1)
+
+
+def mexican_hat_terms(x: jax.Array, centres: jax.Array) -> list[jax.Array]:
+  """Ricker wavelet (1 - u^2) exp(-u^2 / 2), u = (x - c) / h; centres (in, C) -> C arrays shaped like x."""
+  inv_h = (centres.shape[1] - 1) / (centres[:, -1] - centres[:, 0])
+  out = []
+  for c in range(centres.shape[1]):
+    u2 = jnp.square((x - centres[:, c]) * inv_h)
+    out.append((1.0 - u2) * jnp.exp(-0.5 * u2))
+  return out
 
 
 def mexican_hat(x: jax.Array, centres: jax.Array) -> jax.Array:
-  """Ricker wavelet (1 - u^2) exp(-u^2 / 2), u = (x - c) / h: (..., in), (in, C) -> (..., in, C)."""
-  h = (centres[:, -1:] - centres[:, :1]) / (centres.shape[1] - 1)
-  u2 = jnp.square((x[..., None] - centres) / h)
-  return (1.0 - u2) * jnp.exp(-0.5 * u2)
+  """(..., in), (in, C) -> (..., in, C)."""
+  return jnp.stack(mexican_hat_terms(x, centres), axis=-1)
 
 
 def uniform_knots(grid_size: int, order: int, grid_range=(-1.0, 1.0)) -> jax.Array:
@@ -95,7 +160,8 @@ def extend_knots(interior: jax.Array, order: int) -> jax.Array:
 class BasisSpec:
   """How one basis is sized, laid out and evaluated.
 
-  evaluate(x (..., in), grid (in, n_grid), grid_size, order) -> (..., in, num_basis(grid_size, order)).
+  terms(x (..., in), grid (in, n_grid), grid_size, order) -> list of num_basis(grid_size, order) arrays like x.
+  evaluate(...) -> the same stacked, (..., in, num_basis).
   initial_grid(in_dim, grid_size, order, grid_range) -> (in, n_grid).
   interior(grid, order) -> (in, grid_size + 1): the points that span the grid range (used for init and refits).
   from_interior(points (in, grid_size+1), order) -> grid: the inverse, for grid updates (adaptive bases only).
@@ -103,11 +169,14 @@ class BasisSpec:
 
   name: str
   num_basis: Callable[[int, int], int]
-  evaluate: Callable[[jax.Array, jax.Array, int, int], jax.Array]
+  terms: Callable[[jax.Array, jax.Array, int, int], list]
   initial_grid: Callable[[int, int, int, tuple], jax.Array]
   interior: Callable[[jax.Array, int], jax.Array]
   from_interior: Callable[[jax.Array, int], jax.Array]
   adaptive: bool
+
+  def evaluate(self, x: jax.Array, grid: jax.Array, grid_size: int, order: int) -> jax.Array:
+    return jnp.stack(self.terms(x, grid, grid_size, order), axis=-1)
 
 
 def _range_grid(in_dim, grid_size, order, grid_range):
@@ -123,16 +192,16 @@ def _range_interior(grid, order):
   return grid
 
 
-def _fourier_eval(x, grid, grid_size, order):
+def _fourier_terms(x, grid, grid_size, order):
   omega = math.pi / (grid[:, 1] - grid[:, 0])
-  return fourier(x, grid_size, omega)
+  return fourier_terms(x, grid_size, omega)
 
 
 BASES: dict[str, BasisSpec] = {
   'bspline': BasisSpec(
     'bspline',
     num_basis=lambda g, k: g + k,
-    evaluate=lambda x, grid, g, k: bspline(x, grid, k),
+    terms=lambda x, grid, g, k: bspline_terms(x, grid, k),
     initial_grid=lambda n, g, k, r: jnp.tile(uniform_knots(g, k, r)[None], (n, 1)),
     interior=lambda grid, k: grid[:, k : grid.shape[1] - k],
     from_interior=extend_knots,
@@ -141,7 +210,7 @@ BASES: dict[str, BasisSpec] = {
   'chebyshev': BasisSpec(
     'chebyshev',
     num_basis=lambda g, k: g + 1,
-    evaluate=lambda x, grid, g, k: chebyshev(x, g),
+    terms=lambda x, grid, g, k: chebyshev_terms(x, g),
     initial_grid=_range_grid,
     interior=_range_interior,
     from_interior=lambda pts, k: pts,
@@ -150,7 +219,7 @@ BASES: dict[str, BasisSpec] = {
   'fourier': BasisSpec(
     'fourier',
     num_basis=lambda g, k: 2 * g,
-    evaluate=_fourier_eval,
+    terms=_fourier_terms,
     initial_grid=_range_grid,
     interior=_range_interior,
     from_interior=lambda pts, k: pts,
@@ -159,7 +228,7 @@ BASES: dict[str, BasisSpec] = {
   'rbf': BasisSpec(
     'rbf',
     num_basis=lambda g, k: g + 1,
-    evaluate=lambda x, grid, g, k: gaussian_rbf(x, grid),
+    terms=lambda x, grid, g, k: gaussian_rbf_terms(x, grid),
     initial_grid=_centre_grid,
     interior=_range_interior,
     from_interior=lambda pts, k: pts,
@@ -168,7 +237,7 @@ BASES: dict[str, BasisSpec] = {
   'mexican_hat': BasisSpec(
     'mexican_hat',
     num_basis=lambda g, k: g + 1,
-    evaluate=lambda x, grid, g, k: mexican_hat(x, grid),
+    terms=lambda x, grid, g, k: mexican_hat_terms(x, grid),
     initial_grid=_centre_grid,
     interior=_range_interior,
     from_interior=lambda pts, k: pts,

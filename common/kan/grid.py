@@ -93,7 +93,8 @@ def update_grid(model: nn.Module, variables, inputs, *, grid_eps: float = 0.02, 
     grid = _get(variables[GRID_COLLECTION], path)['grid']
     params = _get(variables['params'], path)
     targets = _spline_part(layer, x, grid, params['coef'])
-    points = percentile_grid(x.astype(np.float64), layer.grid_size, grid_eps, margin)
+    eps = 1.0 if layer.uniform_grid else grid_eps  # a uniform-grid layer only moves its range
+    points = percentile_grid(x.astype(np.float64), layer.grid_size, eps, margin)
     if np.any(np.diff(points, axis=1) <= 0):
       raise ConfigurationError(
         f'update_grid: layer {"/".join(path)} got a degenerate grid (constant inputs?); raise grid_eps above '

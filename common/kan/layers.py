@@ -2,9 +2,13 @@
 
     y_j = sum_i [ scale_base[i, j] * b(x_i) + scale_sp[i, j] * sum_m coef[i, m, j] * B_m(x_i) ] + bias_j
 
-Computed as basis-then-contraction: the basis values (B, in, M) and b(x) (B, in) are stacked into one (B, in*(M+1))
-feature matrix and contracted with the (in*(M+1), out) weight [scale_base; scale_sp * coef] in a single GEMM, so the
-(B, in, out) tensor of edge activations that pykan materialises never exists in the forward pass.
+Computed as basis-then-contraction: b(x) and the M basis values, each (B, in), are concatenated basis-major into one
+(B, (M+1)*in) feature matrix and contracted with the ((M+1)*in, out) weight [scale_base; scale_sp * coef] in a single
+GEMM, so the (B, in, out) tensor of edge activations that pykan materialises never exists in the forward pass. (The
+basis-major layout keeps every elementwise array (B, in): XLA's CPU backend is slow on a tiny minor axis of size M,
+above all in the backward pass.) With uniform_grid=True, B-splines use the closed-form cardinal evaluation
+(bases.bspline_uniform_terms) instead of the Cox-de Boor recursion: the fast path; grid updates then keep the grid
+uniform (grid_eps = 1, the range follows the data).
 
 Initialisation is pykan's (KANLayer, v0.2): coef is the least-squares fit of uniform noise
 (U[0,1) - 1/2) * noise_scale / grid_size sampled at the grid_size + 1 interior grid points; scale_base =
@@ -59,6 +63,7 @@ class KANDense(nn.Module):
     order: spline order k (bspline only).
     grid_range: initial grid range.
     noise_scale, scale_base_mu, scale_base_sigma, scale_sp: pykan's initialisation constants.
+    uniform_grid: keep the grid uniform and use the closed-form B-spline (fast path; see module docstring).
     base_activation: b(x): 'silu' (paper), 'identity', 'tanh' or 'zero' (no base branch).
     use_bias: add a per-output bias (zeros at init).
     out_of_range: 'extend' or 'clamp' (see module docstring).
@@ -81,6 +86,7 @@ class KANDense(nn.Module):
   l1_weight: float = 1.0
   entropy_weight: float = 2.0
   reg_samples: int | None = None
+  uniform_grid: bool = False
 
   def __post_init__(self):
     owner = type(self).__name__
@@ -103,12 +109,18 @@ class KANDense(nn.Module):
   def num_basis(self) -> int:
     return self.spec.num_basis(self.grid_size, self.order)
 
-  def basis_values(self, x: jax.Array, grid: jax.Array) -> jax.Array:
-    """(..., in) -> (..., in, num_basis)."""
+  def basis_terms(self, x: jax.Array, grid: jax.Array) -> list[jax.Array]:
+    """(..., in) -> num_basis arrays (..., in)."""
     if self.out_of_range == 'clamp':
       interior = self.spec.interior(grid, self.order)
       x = jnp.clip(x, interior[:, 0], interior[:, -1])
-    return self.spec.evaluate(x, grid, self.grid_size, self.order)
+    if self.uniform_grid and self.basis == 'bspline':
+      return bases_lib.bspline_uniform_terms(x, grid[:, 0], grid[:, 1] - grid[:, 0], self.num_basis, self.order)
+    return self.spec.terms(x, grid, self.grid_size, self.order)
+
+  def basis_values(self, x: jax.Array, grid: jax.Array) -> jax.Array:
+    """(..., in) -> (..., in, num_basis)."""
+    return jnp.stack(self.basis_terms(x, grid), axis=-1)
 
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
@@ -133,22 +145,21 @@ class KANDense(nn.Module):
     scale_base = self.param('scale_base', init_scale_base, (in_dim, self.features))
     scale_sp = self.param('scale_sp', nn.initializers.constant(self.scale_sp / in_dim**0.5), (in_dim, self.features))
 
-    base = BASE_ACTIVATIONS[self.base_activation](x)
-    values = self.basis_values(x, grid)  # (..., in, M)
-    spline_w = coef * scale_sp[:, None, :]  # (in, M, out): tiny next to the batch, formed once per call.
-    feats = jnp.concatenate([base[..., None], values], axis=-1)  # (..., in, M+1)
-    weight = jnp.concatenate([scale_base[:, None, :], spline_w], axis=1)  # (in, M+1, out)
     lead = x.shape[:-1]
-    y = feats.reshape((-1, in_dim * (m + 1))) @ weight.reshape((in_dim * (m + 1), self.features))
-    y = y.reshape(lead + (self.features,))
+    x2 = x.reshape((-1, in_dim))
+    terms = [BASE_ACTIVATIONS[self.base_activation](x2)] + self.basis_terms(x2, grid)  # M+1 arrays (N, in)
+    feats = jnp.concatenate(terms, axis=-1)  # (N, (M+1)*in), basis-major
+    # (M+1, in, out): tiny next to the batch, formed once per call.
+    weight = jnp.concatenate([scale_base[None], jnp.swapaxes(coef * scale_sp[:, None, :], 0, 1)], axis=0)
+    y = (feats @ weight.reshape(((m + 1) * in_dim, self.features))).reshape(lead + (self.features,))
     if self.use_bias:
       y = y + self.param('bias', nn.initializers.zeros_init(), (self.features,))
 
     if self.reg_weight > 0 and not self.is_initializing():
       rows = self.reg_samples
-      f2 = feats.reshape((-1, in_dim, m + 1))
+      f2 = feats.reshape((-1, m + 1, in_dim))
       f2 = f2 if rows is None else f2[:rows]
-      edge_l1 = jnp.mean(jnp.abs(jnp.einsum('bim,imo->bio', f2, weight)), axis=0)  # (in, out)
+      edge_l1 = jnp.mean(jnp.abs(jnp.einsum('bmi,mio->bio', f2, weight)), axis=0)  # (in, out)
       self.sow('losses', 'kan_reg', self.reg_weight * regularization(edge_l1, self.l1_weight, self.entropy_weight))
     return y
 
@@ -176,7 +187,8 @@ class KAN(nn.Module):
     widths: hidden and output widths (the input width is taken from the data), e.g. (5, 1) for the paper's [2,5,1].
     basis: one basis name for every layer, or one per layer.
     grid_size: grid intervals, shared by all layers (grid extension changes it for all layers at once).
-    layer_kwargs: other KANDense attributes shared by all layers (order, grid_range, reg_weight, ...).
+    order, grid_range, base_activation, reg_weight, out_of_range, noise_scale, uniform_grid: KANDense attributes
+      shared by all layers.
 
   Shapes: inputs (B, ...) -> outputs (B, widths[-1]).
   """
@@ -190,6 +202,7 @@ class KAN(nn.Module):
   reg_weight: float = 0.0
   out_of_range: str = 'extend'
   noise_scale: float = 0.3
+  uniform_grid: bool = False
 
   def __post_init__(self):
     if not self.widths or any(w < 1 for w in self.widths):

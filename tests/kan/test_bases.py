@@ -72,3 +72,12 @@ def test_bad_configuration_names_the_parameter():
     bases.check_grid('bspline', 2, 3, (-1, 1), owner='Layer')
   with pytest.raises(ConfigurationError, match='grid_range'):
     bases.check_grid('bspline', 5, 3, (1, -1), owner='Layer')
+
+
+@pytest.mark.parametrize('order', [0, 1, 2, 3, 4])
+def test_closed_form_uniform_bspline_matches_recursion(order):
+  knots = bases.uniform_knots(6, order, (-1.0, 1.5))
+  x = jnp.linspace(-2.0, 2.5, 97)[:, None]
+  ref = bases.bspline(x, knots[None], order)
+  fast = bases.bspline_uniform(x, knots[:1], knots[1:2] - knots[:1], 6 + order, order)
+  np.testing.assert_allclose(np.asarray(fast), np.asarray(ref), atol=4e-6)

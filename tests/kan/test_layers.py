@@ -117,3 +117,10 @@ def test_per_layer_basis_and_jit_grad():
   grads = jax.jit(jax.grad(lambda p: model.apply({**v, 'params': p}, x).sum()))(v['params'])
   assert all(np.isfinite(g).all() for g in jax.tree_util.tree_leaves(grads))
   assert v['params']['kan_0']['coef'].shape == (5, 5, 4)
+
+
+def test_uniform_grid_fast_path_equals_general_path():
+  x = jax.random.uniform(jax.random.PRNGKey(5), (16, 4), minval=-1.3, maxval=1.3)
+  general, fast = KANDense(3, noise_scale=1.0), KANDense(3, noise_scale=1.0, uniform_grid=True)
+  v = _init(general, x)
+  np.testing.assert_allclose(_apply(fast, v, x), _apply(general, v, x), atol=1e-5)

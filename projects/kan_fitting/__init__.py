@@ -1,0 +1,1 @@
+"""KAN paper toy-formula fits: KAN vs MLP at equal parameters, grid refinement (see README.md)."""
