@@ -32,7 +32,9 @@ class Row:
     return None if self.peer_ms is None else self.peer_ms / self.ours_ms
 
 
-def time_fn(fn: Callable[[], Any], *, warmup: int = 3, repeats: int = 30, sync: Callable[[Any], Any] | None = None) -> float:
+def time_fn(
+  fn: Callable[[], Any], *, warmup: int = 3, repeats: int = 30, sync: Callable[[Any], Any] | None = None
+) -> float:
   """Median wall time of `fn()` in milliseconds. `sync` blocks on the result (default: jax.block_until_ready)."""
   sync = sync or jax.block_until_ready
   for _ in range(warmup):
@@ -47,11 +49,11 @@ def time_fn(fn: Callable[[], Any], *, warmup: int = 3, repeats: int = 30, sync: 
 
 def machine() -> dict[str, Any]:
   return {
-      'platform': platform.platform(),
-      'processor': platform.processor() or platform.machine(),
-      'cpu_count': os.cpu_count(),
-      'jax': jax.__version__,
-      'devices': [str(d) for d in jax.devices()],
+    'platform': platform.platform(),
+    'processor': platform.processor() or platform.machine(),
+    'cpu_count': os.cpu_count(),
+    'jax': jax.__version__,
+    'devices': [str(d) for d in jax.devices()],
   }
 
 

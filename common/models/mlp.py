@@ -7,12 +7,12 @@ import jax
 import jax.numpy as jnp
 
 ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
-    'relu': nn.relu,
-    'gelu': nn.gelu,
-    'tanh': jnp.tanh,
-    'silu': nn.silu,
-    'sigmoid': nn.sigmoid,
-    'square': jnp.square,
+  'relu': nn.relu,
+  'gelu': nn.gelu,
+  'tanh': jnp.tanh,
+  'silu': nn.silu,
+  'sigmoid': nn.sigmoid,
+  'square': jnp.square,
 }
 
 

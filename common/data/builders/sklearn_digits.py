@@ -35,14 +35,16 @@ class SklearnDigits(tfds.core.GeneratorBasedBuilder):
 
   def _info(self) -> tfds.core.DatasetInfo:
     return tfds.core.DatasetInfo(
-        builder=self,
-        description='8x8 handwritten digits bundled with scikit-learn (grey levels 0..16).',
-        features=tfds.features.FeaturesDict({
-            'image': tfds.features.Tensor(shape=(8, 8, 1), dtype=np.uint8),
-            'label': tfds.features.ClassLabel(num_classes=10),
-        }),
-        supervised_keys=('image', 'label'),
-        homepage='https://scikit-learn.org/stable/datasets/toy_dataset.html#digits-dataset',
+      builder=self,
+      description='8x8 handwritten digits bundled with scikit-learn (grey levels 0..16).',
+      features=tfds.features.FeaturesDict(
+        {
+          'image': tfds.features.Tensor(shape=(8, 8, 1), dtype=np.uint8),
+          'label': tfds.features.ClassLabel(num_classes=10),
+        }
+      ),
+      supervised_keys=('image', 'label'),
+      homepage='https://scikit-learn.org/stable/datasets/toy_dataset.html#digits-dataset',
     )
 
   def _split_generators(self, dl_manager):

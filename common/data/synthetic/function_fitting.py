@@ -13,23 +13,25 @@ from common.data.pipeline import ArrayDataset
 
 # name -> (input dimension, function of x (N, d) -> y (N,))
 FORMULAS: dict[str, tuple[int, Callable[[np.ndarray], np.ndarray]]] = {
-    # KAN paper, toy examples (Liu et al. 2024, Sec. 3.1).
-    'bessel_j0': (1, lambda x: _bessel_j0(20.0 * x[:, 0])),
-    'exp_sin_plus_square': (2, lambda x: np.exp(np.sin(np.pi * x[:, 0]) + x[:, 1] ** 2)),
-    'xy': (2, lambda x: x[:, 0] * x[:, 1]),
-    'exp_mean_sin_square_100d': (
-        100,
-        lambda x: np.exp(np.mean(np.sin(np.pi * x / 2.0) ** 2, axis=1)),
+  # KAN paper, toy examples (Liu et al. 2024, Sec. 3.1).
+  'bessel_j0': (1, lambda x: _bessel_j0(20.0 * x[:, 0])),
+  'exp_sin_plus_square': (2, lambda x: np.exp(np.sin(np.pi * x[:, 0]) + x[:, 1] ** 2)),
+  'xy': (2, lambda x: x[:, 0] * x[:, 1]),
+  'exp_mean_sin_square_100d': (
+    100,
+    lambda x: np.exp(np.mean(np.sin(np.pi * x / 2.0) ** 2, axis=1)),
+  ),
+  'exp_sin4': (
+    4,
+    lambda x: np.exp(
+      0.5 * (np.sin(np.pi * (x[:, 0] ** 2 + x[:, 1] ** 2)) + np.sin(np.pi * (x[:, 2] ** 2 + x[:, 3] ** 2)))
     ),
-    'exp_sin4': (
-        4,
-        lambda x: np.exp(0.5 * (np.sin(np.pi * (x[:, 0] ** 2 + x[:, 1] ** 2)) + np.sin(np.pi * (x[:, 2] ** 2 + x[:, 3] ** 2)))),
-    ),
-    # Extra smooth and oscillatory 1-D/2-D targets used by the S-KAN comparisons.
-    'sin_pi': (1, lambda x: np.sin(np.pi * x[:, 0])),
-    'gaussian_bump': (2, lambda x: np.exp(-4.0 * (x[:, 0] ** 2 + x[:, 1] ** 2))),
-    'tanh_step': (1, lambda x: np.tanh(10.0 * x[:, 0])),
-    'poly_cubic': (2, lambda x: x[:, 0] ** 3 - 2.0 * x[:, 0] * x[:, 1] ** 2 + 0.5 * x[:, 1]),
+  ),
+  # Extra smooth and oscillatory 1-D/2-D targets used by the S-KAN comparisons.
+  'sin_pi': (1, lambda x: np.sin(np.pi * x[:, 0])),
+  'gaussian_bump': (2, lambda x: np.exp(-4.0 * (x[:, 0] ** 2 + x[:, 1] ** 2))),
+  'tanh_step': (1, lambda x: np.tanh(10.0 * x[:, 0])),
+  'poly_cubic': (2, lambda x: x[:, 0] ** 3 - 2.0 * x[:, 0] * x[:, 1] ** 2 + 0.5 * x[:, 1]),
 }
 
 
@@ -50,13 +52,13 @@ def _lookup(name: str):
 
 
 def make_dataset(
-    name: str,
-    *,
-    num_train: int = 1000,
-    num_eval: int = 1000,
-    seed: int = 0,
-    input_range: tuple[float, float] = (-1.0, 1.0),
-    noise_std: float = 0.0,
+  name: str,
+  *,
+  num_train: int = 1000,
+  num_eval: int = 1000,
+  seed: int = 0,
+  input_range: tuple[float, float] = (-1.0, 1.0),
+  noise_std: float = 0.0,
 ) -> ArrayDataset:
   """Samples train and eval sets for a named formula: {'inputs': (N, d) float32, 'targets': (N, 1) float32}."""
   dim, fn = _lookup(name)
