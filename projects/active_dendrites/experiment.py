@@ -39,9 +39,14 @@ def task_permutations(num_pixels: int, num_tasks: int, seed: int) -> np.ndarray:
   return np.stack(perms).astype(np.int32)
 
 
-def prototypes(train_x: np.ndarray, perms: np.ndarray) -> np.ndarray:
-  """(T, P) mean permuted training image per task (permuting the mean = mean of the permuted images)."""
-  return train_x.mean(0)[perms]
+def prototypes(train_x: np.ndarray, perms: np.ndarray, center: bool = False) -> np.ndarray:
+  """(T, P) mean permuted training image per task (permuting the mean = mean of the permuted images).
+
+  center=True subtracts each prototype's mean pixel value (the same scalar for every task, since the tasks are
+  permutations of one another): it removes the component all contexts share, so segments can tell tasks apart.
+  """
+  protos = train_x.mean(0)[perms]
+  return protos - protos.mean(-1, keepdims=True) if center else protos
 
 
 class PermutedContextTask:
@@ -91,6 +96,7 @@ def run(
   dry_run: bool = False,
   data: pipeline.ArrayDataset | None = None,
   checkpoint_every_tasks: int = 10,
+  center_context: bool = False,
 ) -> dict[str, Any]:
   """Trains `model` on `num_tasks` permuted-digits tasks in sequence; returns the accuracy after all tasks.
 
@@ -101,6 +107,7 @@ def run(
     seed: the run's seed (parameters, batches and permutations derive from it).
     data: the dataset (default: sklearn_digits scaled to [0, 1]).
     checkpoint_every_tasks: save the state after every this many tasks (and after the last).
+    center_context: subtract the shared mean pixel value from every prototype (see `prototypes`).
   """
   if num_tasks < 1:
     raise ConfigurationError(f'num_tasks={num_tasks} must be at least 1.')
@@ -123,7 +130,7 @@ def run(
   if train_x.shape[1] != 64:
     raise ConfigurationError(f'expected 64-pixel digits, got inputs of width {train_x.shape[1]}.')
   perms = task_permutations(64, num_tasks, seed + 7919 * _PERMS)
-  protos = prototypes(train_x, perms)
+  protos = prototypes(train_x, perms, center_context)
 
   state = state_lib.create_state(jax.jit(init)(jax.random.fold_in(root, _PARAMS)), tx)
   num_params = state_lib.count_params(state['params'])

@@ -32,6 +32,7 @@ def main():
   parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
   parser.add_argument('--tasks', type=int, nargs='+', default=[10, 50])
   parser.add_argument('--table_only', action='store_true')
+  parser.add_argument('--out', default=os.path.join(HERE, 'results', 'results.md'), help='where the table goes')
   args = parser.parse_args()
   for tasks in args.tasks:
     for variant in VARIANTS:
@@ -49,7 +50,7 @@ def main():
         ]
         print(' '.join(cmd), flush=True)
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-  write_table(args.root, args.seeds, args.tasks)
+  write_table(args.root, args.seeds, args.tasks, args.out)
 
 
 def _stat(runs, key):
@@ -57,7 +58,7 @@ def _stat(runs, key):
   return f'{np.mean(values):.1f} +- {np.std(values):.1f}'
 
 
-def write_table(root, seeds, task_counts):
+def write_table(root, seeds, task_counts, out):
   lines = [
     '| model | tasks | accuracy after all tasks (inferred context) | oracle context | task inference | '
     'first task | params | seeds |',
@@ -80,8 +81,8 @@ def write_table(root, seeds, task_counts):
         f'{len(runs)} |'
       )
   table = '\n'.join(lines) + '\n'
-  os.makedirs(os.path.join(HERE, 'results'), exist_ok=True)
-  with open(os.path.join(HERE, 'results', 'results.md'), 'w') as f:
+  os.makedirs(os.path.dirname(out), exist_ok=True)
+  with open(out, 'w') as f:
     f.write(table)
   print(table)
 
