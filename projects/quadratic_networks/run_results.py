@@ -1,6 +1,6 @@
 """Regenerates the results of projects/quadratic_networks: JSON, the README table, and the plots.
 
-  .venv/bin/python -m projects.quadratic_networks.run_results              # full (about 15 min on 2 cores)
+  .venv/bin/python -m projects.quadratic_networks.run_results              # full (about 35 min on 2 busy cores)
   .venv/bin/python -m projects.quadratic_networks.run_results --quick      # smoke run (tiny steps, 2 seeds)
   .venv/bin/python -m projects.quadratic_networks.run_results --part=trainability
 
@@ -246,20 +246,25 @@ def update_readme(text: str) -> None:
 def main():
   parser = argparse.ArgumentParser()
   parser.add_argument('--quick', action='store_true', help='tiny steps and 2 seeds (smoke run; README untouched)')
-  parser.add_argument('--part', choices=['all', 'expressivity', 'trainability'], default='all')
+  parser.add_argument('--part', choices=['all', 'expressivity', 'trainability', 'none'], default='all')
   parser.add_argument('--seeds', type=int, default=10)
+  parser.add_argument('--render_only', action='store_true', help='rebuild tables/plot/README from results.json')
   args = parser.parse_args()
   seeds = list(range(2 if args.quick else args.seeds))
   out_dir = os.path.join('/tmp', 'quadratic_networks_quick') if args.quick else RESULTS
   os.makedirs(out_dir, exist_ok=True)
   path = os.path.join(out_dir, 'results.json')
   new = {}
+  if args.render_only:
+    args.part = 'none'
   if args.part in ('all', 'expressivity'):
     new['expressivity'] = expressivity(20 if args.quick else EXPRESSIVITY_STEPS, seeds[:5])
   if args.part in ('all', 'trainability'):
     new['trainability'] = trainability(20 if args.quick else 1000, seeds)
   # Merge with the other part's results (read only now: the two parts may run as separate processes).
   results = {**(json.load(open(path)) if os.path.exists(path) else {}), **new}
+  for row in results.get('expressivity', []):
+    row['command'] = expressivity_command(row)
   with open(path, 'w') as f:
     json.dump(results, f, indent=1)
   text = tables(results)
