@@ -2,6 +2,7 @@
 
   .venv/bin/python -m projects.need_is_all_you_need.run_results                 # 10 seeds, 20 epochs
   .venv/bin/python -m projects.need_is_all_you_need.run_results --quick         # smoke run (/tmp only)
+  .venv/bin/python -m projects.need_is_all_you_need.run_results --only=constant_2x  # one mode, merged with the rest
 
 Every (regulation mode) is one compiled program: common.homeostatic.online.make_epoch_fn (the epoch that the gin
 entry point `online.train` runs) vmapped over (shift condition x seed). A single run of one lane is
@@ -24,7 +25,17 @@ from common.homeostatic.need import NeedRegulation
 from common.homeostatic.network import EluMLP
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-MODES = ('homeostatic', 'random', 'constant')
+MODES = ('homeostatic', 'random', 'constant', 'constant_2x')
+BASELINES = ('random', 'constant', 'constant_2x')
+# label -> (NeedRegulation.mode, eta0 as a multiple of LR_INIT). constant_2x: a constant rate near the mean eta
+# that random regulation drifts to (it is a random walk floored at 1e-8, so its mean rises): a control for
+# "higher learning rate" rather than "regulation".
+MODE_SETTINGS = {
+  'homeostatic': ('homeostatic', 1.0),
+  'random': ('random', 1.0),
+  'constant': ('constant', 1.0),
+  'constant_2x': ('constant', 2.0),
+}
 SWAP_RATES = (0, 1, 2, 5, 10, 20)
 SEASONAL = dict(swaps_per_epoch=10.0, seasonal_amplitude=10.0, seasonal_period=10.0)
 LR_INIT = 1e-2
@@ -39,7 +50,7 @@ def conditions(num_epochs):
   return out
 
 
-def sweep(num_epochs: int, num_seeds: int) -> dict:
+def sweep(num_epochs: int, num_seeds: int, labels=MODES) -> dict:
   data = pipeline.load_tfds('sklearn_digits', scale=1 / 16)
   model = EluMLP()
   conds = conditions(num_epochs)
@@ -51,8 +62,9 @@ def sweep(num_epochs: int, num_seeds: int) -> dict:
   example = jnp.asarray(data.train['inputs'][:2])
   per_epoch = data.num_train // BATCH
   results = {}
-  for mode in MODES:
-    reg = NeedRegulation(mode=mode, lr_init=LR_INIT)
+  for mode in labels:
+    kind, factor = MODE_SETTINGS[mode]
+    reg = NeedRegulation(mode=kind, lr_init=LR_INIT * factor, lr_step=LR_INIT / 10)
     epoch_fn = jax.jit(jax.vmap(online.make_epoch_fn(model, reg, data, BATCH, per_epoch), in_axes=(0, 0, None, 0)))
     state = jax.vmap(lambda k, r=reg: online.init_state(model, r, example, k))(keys)
     start, hist = time.time(), []
@@ -76,7 +88,7 @@ def summarise(out: dict, num_epochs: int, num_seeds: int) -> list[dict]:
         row[f'{mode}_{metric}_std'] = float(per_seed.std())
       row[f'{mode}_final_accuracy'] = float(r['accuracy'][ci, :, -1].mean())
       row[f'{mode}_lr_mean'] = float(r['lr_mean'][ci].mean())
-    for base in ('random', 'constant'):
+    for base in BASELINES:
       diff = out['results']['homeostatic']['online_accuracy'][ci].mean(-1) - out['results'][base]['online_accuracy'][
         ci
       ].mean(-1)  # paired by seed (same init, order and swaps)
@@ -107,14 +119,21 @@ def table(rows: list[dict]) -> str:
     'means over all epochs (± std over seeds). Gap = homeostatic - baseline online accuracy, paired by seed '
     '(± standard error).',
     '',
-    '| shift | homeostatic online | random online | constant online | gap vs random | gap vs constant | '
-    'homeostatic test | random test | constant test | mean eta (H / R / C) | command |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    '| shift | '
+    + ' | '.join(f'{m} online' for m in MODES)
+    + ' | '
+    + ' | '.join(f'gap vs {b}' for b in BASELINES)
+    + ' | '
+    + ' | '.join(f'{m} test' for m in MODES)
+    + ' | mean eta ('
+    + ' / '.join(MODES)
+    + ') | command |',
+    '|' + '---|' * (2 + 2 * len(MODES) + len(BASELINES) + 1),
   ]
   for r in rows:
     cells = [r['condition']]
     cells += [f'{r[f"{m}_online_accuracy"]:.4f} ± {r[f"{m}_online_accuracy_std"]:.4f}' for m in MODES]
-    cells += [f'{r[f"gap_vs_{b}"]:+.4f} ± {r[f"gap_vs_{b}_sem"]:.4f}' for b in ('random', 'constant')]
+    cells += [f'{r[f"gap_vs_{b}"]:+.4f} ± {r[f"gap_vs_{b}_sem"]:.4f}' for b in BASELINES]
     cells += [f'{r[f"{m}_accuracy"]:.4f}' for m in MODES]
     cells.append(' / '.join(f'{r[f"{m}_lr_mean"]:.4f}' for m in MODES))
     cells.append(f'`{command(r["condition"], r["epochs"])}`')
@@ -139,7 +158,7 @@ def plot(out: dict, rows: list[dict], path: str) -> None:
   axes[0].set_xlabel('label swaps per epoch')
   axes[0].set_ylabel('online accuracy (mean over epochs)')
   axes[0].legend()
-  for base in ('random', 'constant'):
+  for base in BASELINES:
     axes[1].errorbar(
         x, [r[f'gap_vs_{base}'] for r in rows[: len(SWAP_RATES)]],
         yerr=[r[f'gap_vs_{base}_sem'] for r in rows[: len(SWAP_RATES)]], label=f'homeostatic - {base}', capsize=3,
@@ -169,13 +188,21 @@ def main():
   parser.add_argument('--quick', action='store_true')
   parser.add_argument('--epochs', type=int, default=20)
   parser.add_argument('--seeds', type=int, default=10)
+  parser.add_argument('--only', default='', help='comma-separated modes to recompute; the rest are read from results')
   args = parser.parse_args()
   epochs, seeds = (2, 2) if args.quick else (args.epochs, args.seeds)
   out_dir = '/tmp/need_is_all_you_need_quick' if args.quick else os.path.join(HERE, 'results')
   os.makedirs(out_dir, exist_ok=True)
-  out = sweep(epochs, seeds)
+  labels = tuple(args.only.split(',')) if args.only else MODES
+  out = sweep(epochs, seeds, labels)
+  saved = os.path.join(out_dir, 'results.json')
+  if set(labels) != set(MODES):  # the other modes come from the last full run
+    previous = json.load(open(saved))['per_epoch']
+    for m in MODES:
+      if m not in labels:
+        out['results'][m] = {k: np.asarray(v) for k, v in previous[m].items()}
   rows = summarise(out, epochs, seeds)
-  with open(os.path.join(out_dir, 'results.json'), 'w') as f:
+  with open(saved, 'w') as f:
     json.dump(
       {'rows': rows, 'per_epoch': {m: {k: v.tolist() for k, v in r.items()} for m, r in out['results'].items()}}, f
     )
