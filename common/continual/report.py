@@ -26,7 +26,9 @@ def run_grid(
       if not os.path.exists(os.path.join(workdir, 'final_metrics.json')):
         # The launcher in a subprocess: common never imports launch, and each run gets a fresh gin.
         flags = [f'--gin_file={gin_file}', *[f'--gin.{b}' for b in (f'SEED={s}', *extra)], f'--workdir={workdir}']
-        subprocess.run([sys.executable, '-m', 'launch', *flags], check=True)
+        done = subprocess.run([sys.executable, '-m', 'launch', *flags])
+        if done.returncode:  # e.g. a diverged run: report it and go on with the grid
+          print(f'run failed (exit {done.returncode}): {gin_file} seed {s} in {workdir}', file=sys.stderr, flush=True)
     commands[m] = ' '.join(['launch', f'--gin_file={gin_file}', *[f'--gin.{b}' for b in extra], '--gin.SEED=<s>'])
   return commands
 
