@@ -21,7 +21,9 @@ Decision points: the authors decide at every sample index i (within the epoch) w
 and i > memory; with their batch size 10 = decision_interval this is the first sample of every batch, so the
 "gradient accumulated so far" is that one sample's gradient, divided by the batch size. Here a decision is made
 at the first sample of a batch when some index in the batch is a multiple of decision_interval (identical for
-batch_size == decision_interval; otherwise at most one decision per batch, at its first sample).
+batch_size == decision_interval; otherwise at most one decision per batch, at its first sample). The 'random'
+baseline uses the same decision points; the release's lrr.py also decides during the first `memory` samples of
+an epoch (2 of 143 decision points per digits epoch), which this port skips.
 """
 
 import dataclasses
