@@ -64,3 +64,67 @@ class ConvBackbone(nn.Module):
       x = nn.BatchNorm(use_running_average=not train, momentum=0.9, name=f'bn{i}')(x)
       x = nn.max_pool(nn.relu(x), (2, 2), strides=(2, 2), padding='SAME')
     return x.reshape((x.shape[0], -1, x.shape[-1]))
+
+
+RESNET_BLOCKS = {
+  18: ('basic', (2, 2, 2, 2)),
+  34: ('basic', (3, 4, 6, 3)),
+  50: ('bottleneck', (3, 4, 6, 3)),
+  101: ('bottleneck', (3, 4, 23, 3)),
+  152: ('bottleneck', (3, 8, 36, 3)),
+}
+
+
+class _ResBlock(nn.Module):
+  features: int
+  strides: int
+  bottleneck: bool
+
+  @nn.compact
+  def __call__(self, x, train: bool = False):
+    norm = lambda name: nn.BatchNorm(use_running_average=not train, momentum=0.9, name=name)  # noqa: E731
+    out_features = self.features * (4 if self.bottleneck else 1)
+    if self.bottleneck:
+      h = nn.relu(norm('bn1')(nn.Conv(self.features, (1, 1), use_bias=False, name='conv1')(x)))
+      h = nn.relu(norm('bn2')(nn.Conv(self.features, (3, 3), self.strides, use_bias=False, name='conv2')(h)))
+      h = norm('bn3')(nn.Conv(out_features, (1, 1), use_bias=False, name='conv3')(h))
+    else:
+      h = nn.relu(norm('bn1')(nn.Conv(self.features, (3, 3), self.strides, use_bias=False, name='conv1')(x)))
+      h = norm('bn2')(nn.Conv(self.features, (3, 3), use_bias=False, name='conv2')(h))
+    if x.shape[-1] != out_features or self.strides != 1:
+      x = norm('bn_skip')(nn.Conv(out_features, (1, 1), self.strides, use_bias=False, name='conv_skip')(x))
+    return nn.relu(h + x)
+
+
+class ResNetBackbone(nn.Module):
+  """ResNet-{18,34,50,101,152} truncated after `stages` stages (the reference's 'resnet152-4' = depth 152, 4 stages).
+
+  (B, H, W, C) -> (B, h*w, F) tokens with F = 64 * 2^(stages-1) (x4 for bottleneck depths). A plain torchvision-style
+  ResNet: 7x7/2 stem + 3x3/2 max-pool; the reference's CTM variants may differ in strides, which only changes h*w.
+  """
+
+  depth: int = 18
+  stages: int = 4
+
+  def __post_init__(self):
+    super().__post_init__()
+    if self.depth not in RESNET_BLOCKS:
+      from common.train.errors import ConfigurationError
+
+      raise ConfigurationError(f'ResNetBackbone.depth={self.depth} is unknown; choose one of {sorted(RESNET_BLOCKS)}.')
+    if not 1 <= self.stages <= 4:
+      from common.train.errors import ConfigurationError
+
+      raise ConfigurationError(f'ResNetBackbone.stages={self.stages} must be between 1 and 4.')
+
+  @nn.compact
+  def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
+    kind, blocks = RESNET_BLOCKS[self.depth]
+    x = nn.Conv(64, (7, 7), 2, use_bias=False, name='stem')(x)
+    x = nn.relu(nn.BatchNorm(use_running_average=not train, momentum=0.9, name='stem_bn')(x))
+    x = nn.max_pool(x, (3, 3), (2, 2), padding='SAME')
+    for s in range(self.stages):
+      for b in range(blocks[s]):
+        strides = 2 if (b == 0 and s > 0) else 1
+        x = _ResBlock(64 * 2**s, strides, kind == 'bottleneck', name=f'stage{s}_block{b}')(x, train)
+    return x.reshape((x.shape[0], -1, x.shape[-1]))

@@ -74,7 +74,11 @@ class TickAttention(nn.Module):
 
 
 class CTMTick(nn.Module):
-  """One internal tick. carry = (trace (B,D,M), z (B,D), alpha_a, beta_a, alpha_o, beta_o)."""
+  """One internal tick. carry = (trace (D,B,M), z (B,D), alpha_a, beta_a, alpha_o, beta_o).
+
+  The pre-activation history is kept neurons-first, (D, B, M), so the per-neuron contractions of the NLMs are
+  batched matmuls with the neuron axis leading and XLA inserts no transposes of the (large) history per tick.
+  """
 
   d_model: int
   d_input: int
@@ -104,11 +108,17 @@ class CTMTick(nn.Module):
 
     synapses = make_synapses(self.d_model, self.synapse_depth, self.dropout, self.unet_min_width, name='synapses')
     a = synapses(jnp.concatenate([o, z], axis=-1), train)
-    trace = jnp.concatenate([trace[..., 1:], a[..., None]], axis=-1)
+    trace = jnp.concatenate([trace[..., 1:], a.T[..., None]], axis=-1)
     nlm = NeuronLevelModels(
-      self.memory_length, self.memory_hidden_dims, self.deep_nlms, self.shared_nlm, self.dropout_nlm, name='nlm'
+      self.memory_length,
+      self.memory_hidden_dims,
+      self.deep_nlms,
+      self.shared_nlm,
+      self.dropout_nlm,
+      neurons_first=True,
+      name='nlm',
     )
-    z = nlm(trace, train)
+    z = nlm(trace, train).T
 
     pp_o = synch.pair_products(z, consts['out_left'], consts['out_right'])
     s_out, alpha_o, beta_o = synch.update(alpha_o, beta_o, pp_o, consts['r_out'])
@@ -226,7 +236,7 @@ class CTM(nn.Module):
     n_o = synch.synch_size(self.neuron_select_type, self.n_synch_out)
     n_a = synch.synch_size(self.neuron_select_type, self.n_synch_action)
     zo, za = jnp.zeros((1, n_o)), jnp.zeros((1, n_a))
-    carry = (jnp.zeros((1, d, m)), jnp.zeros((1, d)), za, za, zo, zo)
+    carry = (jnp.zeros((d, 1, m)), jnp.zeros((1, d)), za, za, zo, zo)
     consts = {'keys': jnp.zeros((1, 1, h, self.d_input // h)), 'values': jnp.zeros((1, 1, h, self.d_input // h))}
     consts.update(r_out=zo[0], r_action=za[0], **self._selectors())
     return carry, consts
@@ -281,7 +291,7 @@ class CTM(nn.Module):
     }
     consts.update(self._selectors())
     z0 = jnp.broadcast_to(self.start_activated_state, (b, self.d_model))
-    trace0 = jnp.broadcast_to(self.start_trace, (b, self.d_model, self.memory_length))
+    trace0 = jnp.broadcast_to(self.start_trace[:, None, :], (self.d_model, b, self.memory_length))
     # The out accumulator is seeded once from the start state (reference); the action one starts empty, which with
     # alpha = beta = 0 reproduces its first step alpha = z_i z_j, beta = 1.
     pp_o = synch.pair_products(z0, consts['out_left'], consts['out_right'])

@@ -28,20 +28,24 @@ class SuperLinear(nn.Module):
   in_dims: int
   out_dims: int
   shared: bool = False  # one weight matrix for all neurons (ablation)
+  neurons_first: bool = False  # x is (D, B, I) -> (D, B, O): the batched contraction needs no transposes
 
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
-    d = x.shape[-2]
+    d = x.shape[0] if self.neurons_first else x.shape[-2]
     init = _uniform(1.0 / (self.in_dims + self.out_dims) ** 0.5)
     temperature = self.param('temperature', nn.initializers.ones, ())
     if self.shared:
       w = self.param('w', init, (self.in_dims, self.out_dims))
       b = self.param('b', nn.initializers.zeros, (self.out_dims,))
-      out = jnp.einsum('bdi,io->bdo', x, w) + b
+      out = jnp.einsum('...i,io->...o', x, w) + b
     else:
       w = self.param('w', init, (d, self.in_dims, self.out_dims))
       b = self.param('b', nn.initializers.zeros, (d, self.out_dims))
-      out = jnp.einsum('bdi,dio->bdo', x, w) + b
+      if self.neurons_first:
+        out = jnp.einsum('dbi,dio->dbo', x, w) + b[:, None, :]
+      else:
+        out = jnp.einsum('bdi,dio->bdo', x, w) + b
     return out / temperature
 
 
@@ -57,16 +61,17 @@ class NeuronLevelModels(nn.Module):
   deep: bool = True
   shared: bool = False
   dropout: float = 0.0
+  neurons_first: bool = False  # trace (D, B, M) -> (D, B), the layout the CTM's tick keeps (faster on CPU)
 
   @nn.compact
   def __call__(self, trace: jax.Array, train: bool = False) -> jax.Array:
     x = trace
     if self.deep:
       x = nn.Dropout(self.dropout, deterministic=not train)(x)
-      x = glu(SuperLinear(self.memory_length, 2 * self.hidden, self.shared, name='layer1')(x))
+      x = glu(SuperLinear(self.memory_length, 2 * self.hidden, self.shared, self.neurons_first, name='layer1')(x))
       x = nn.Dropout(self.dropout, deterministic=not train)(x)
-      x = glu(SuperLinear(self.hidden, 2, self.shared, name='layer2')(x))
+      x = glu(SuperLinear(self.hidden, 2, self.shared, self.neurons_first, name='layer2')(x))
     else:
       x = nn.Dropout(self.dropout, deterministic=not train)(x)
-      x = glu(SuperLinear(self.memory_length, 2, self.shared, name='layer1')(x))
+      x = glu(SuperLinear(self.memory_length, 2, self.shared, self.neurons_first, name='layer1')(x))
     return x[..., 0]

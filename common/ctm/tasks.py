@@ -170,3 +170,41 @@ class SortTask:
       'sequence_accuracy': weighted_mean(exact.astype(jnp.float32), batch),
       'element_accuracy': weighted_mean(element, batch),
     }
+
+
+@dataclasses.dataclass
+class ShapeOnlyTask:
+  """The shapes of a task whose data are not available offline (ImageNet, the reference's mazes).
+
+  It lets a paper-scale config parse and build its model under --dry_run (abstract shapes only). Training fails
+  with a clear message: these datasets need a streaming input pipeline (or a prepared TFDS data_dir) that this
+  repository does not provide yet. The loss is the CTM tick loss with per-position cross-entropy over
+  `prediction_reshaper` (for mazes this omits the reference's auto-curriculum).
+  """
+
+  name: str
+  input_shape: tuple = (224, 224, 3)
+  prediction_reshaper: tuple = (1000,)
+  batch_size: int = 64
+  use_most_certain: bool = True
+
+  def _unavailable(self):
+    raise ConfigurationError(
+      f'ShapeOnlyTask({self.name!r}) has no data: this config only builds under --dry_run. Training it needs a '
+      'streaming input pipeline for this dataset, which this repository does not provide.'
+    )
+
+  def train_arrays(self):
+    self._unavailable()
+
+  def train_batch(self, arrays, key, step):
+    self._unavailable()
+
+  def eval_batches(self):
+    self._unavailable()
+
+  def init_inputs(self):
+    return np.zeros((2,) + tuple(self.input_shape), np.float32)
+
+  def loss(self, outputs, batch):
+    return _tick_metrics(outputs, batch, batch['targets'], self.prediction_reshaper, self.use_most_certain)

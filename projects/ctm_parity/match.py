@@ -17,7 +17,7 @@ def count(model, length=16) -> int:
   return count_params(jax.eval_shape(model.init, jax.random.PRNGKey(0), x)['params'])
 
 
-def ctm_params(d_model=128, d_input=32, memory_length=8, **kw) -> int:
+def ctm_params(d_model=64, d_input=32, memory_length=8, **kw) -> int:
   return count(
     CTM(
       iterations=16,

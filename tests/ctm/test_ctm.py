@@ -40,20 +40,16 @@ def bits(b=3):
 @pytest.mark.parametrize(
   'kw',
   [
-    {},
-    dict(neuron_select_type='first-last'),
-    dict(neuron_select_type='random'),
     dict(n_random_pairing_self=2),
-    dict(deep_nlms=False),
+    dict(neuron_select_type='first-last', deep_nlms=False),
+    dict(neuron_select_type='random', shared_nlm=True, readout='post'),
     dict(synapse_depth=3, d_model=40),
-    dict(shared_nlm=True, readout='post'),
   ],
 )
 def test_output_shapes(kw):
   m = tiny(**kw)
   x = bits()
-  v = m.init(jax.random.PRNGKey(1), x)
-  out = m.apply(v, x)
+  out = jax.jit(lambda k, x: m.apply(m.init(k, x), x))(jax.random.PRNGKey(1), x)  # one compile, not eager ops
   assert out['predictions'].shape == (3, 4, 2 * L)
   assert out['certainties'].shape == (3, 4)
   assert bool(jnp.all((out['certainties'] >= 0) & (out['certainties'] <= 1)))
@@ -62,8 +58,8 @@ def test_output_shapes(kw):
 def test_ticks_are_causal_and_scan_matches_a_shorter_run():
   x = bits()
   long, short = tiny(iterations=5), tiny(iterations=2)
-  v = long.init(jax.random.PRNGKey(1), x)
-  a, b = long.apply(v, x), short.apply(v, x)  # same parameters: T is not a parameter shape
+  v = jax.jit(long.init)(jax.random.PRNGKey(1), x)
+  a, b = jax.jit(long.apply)(v, x), jax.jit(short.apply)(v, x)  # same parameters: T is not a parameter shape
   np.testing.assert_allclose(a['predictions'][:, :2], b['predictions'], rtol=1e-5, atol=1e-6)
   assert not np.allclose(a['predictions'][:, 2], a['predictions'][:, 1])  # ticks do change the state
 
@@ -71,10 +67,10 @@ def test_ticks_are_causal_and_scan_matches_a_shorter_run():
 def test_gradients_reach_every_parameter():
   m = tiny(n_random_pairing_self=1)
   x = bits()
-  v = m.init(jax.random.PRNGKey(1), x)
+  v = jax.jit(m.init)(jax.random.PRNGKey(1), x)
   task = ParityTask(length=L, batch_size=3)
   batch = parity_batch(jax.random.PRNGKey(0), 3, L)
-  grads = jax.grad(lambda p: task.loss(m.apply({'params': p}, batch['inputs']), batch)[0])(v['params'])
+  grads = jax.jit(jax.grad(lambda p: task.loss(m.apply({'params': p}, batch['inputs']), batch)[0]))(v['params'])
   zero = [jax.tree_util.keystr(p) for p, g in jax.tree_util.tree_leaves_with_path(grads) if not jnp.any(g != 0)]
   assert not zero, zero
 
@@ -82,18 +78,19 @@ def test_gradients_reach_every_parameter():
 def test_adaptive_halting():
   m = tiny()
   x = bits(4)
-  v = m.init(jax.random.PRNGKey(1), x)
-  full = m.apply(v, x)
-  first = m.apply(v, x, 0.0, method=CTM.adaptive)  # every example is certain enough at tick 1
+  v = jax.jit(m.init)(jax.random.PRNGKey(1), x)
+  full = jax.jit(m.apply)(v, x)
+  adaptive = jax.jit(lambda v, x, thr: m.apply(v, x, thr, method=CTM.adaptive))
+  first = adaptive(v, x, 0.0)  # every example is certain enough at tick 1
   np.testing.assert_array_equal(first['ticks_used'], [1] * 4)
   np.testing.assert_allclose(first['predictions'], full['predictions'][:, 0], rtol=1e-5, atol=1e-6)
-  never = m.apply(v, x, 2.0, method=CTM.adaptive)
+  never = adaptive(v, x, 2.0)
   np.testing.assert_array_equal(never['ticks_used'], [4] * 4)
   assert not bool(jnp.any(never['halted']))
   np.testing.assert_allclose(never['predictions'], full['predictions'][:, -1], rtol=1e-5, atol=1e-6)
   # a threshold between ticks: each example stops at its own first tick at/above it
   thr = float(jnp.median(full['certainties']))
-  mid = m.apply(v, x, thr, method=CTM.adaptive)
+  mid = adaptive(v, x, thr)
   reached = full['certainties'] >= thr
   expected = np.where(np.any(reached, 1), np.argmax(reached, 1) + 1, 4)
   np.testing.assert_array_equal(mid['ticks_used'], expected)
