@@ -1,0 +1,213 @@
+"""The S-KAN comparison as one entry point: every task x every model x several seeds, vmapped over seeds.
+
+For each task (function-fitting formulas from common.data.synthetic.function_fitting, or 'digits') and each model
+(a single-basis KAN per basis name, 'skan' with the three-phase schedule, 'mlp' with two hidden layers matched to the
+S-KAN's parameter count) the seeds train side by side as one jitted program (jax.vmap over the seed's keys, lax.scan
+over steps), so a full table takes minutes on a CPU. The S-KAN schedule is common.kan.skan's: full -> keep top
+`keep_top` spaces per edge -> prune to one, with a fresh Adam per phase and masks from skan.apply_selection.
+
+Writes <workdir>/results.json, results.md (mean +- std over seeds, params) and results.png; returns a flat dict.
+"""
+
+import json
+import os
+import time
+from typing import Any, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from common.data import pipeline
+from common.data.synthetic import function_fitting
+from common.kan import skan as skan_lib
+from common.kan.layers import KAN
+from common.models.mlp import MLP
+from common.train import state as state_lib
+from common.train.errors import ConfigurationError
+
+
+def _data(task: str, seed: int):
+  if task == 'digits':
+    ds = pipeline.load_tfds('sklearn_digits', scale=1 / 16)
+    flat = lambda a: {'inputs': a['inputs'].reshape(len(a['inputs']), -1), 'targets': a['targets']}  # noqa: E731
+    return flat(ds.train), flat(ds.eval), 'classification', 10
+  ds = function_fitting.make_dataset(task, num_train=1000, num_eval=1000, seed=seed)
+  return ds.train, ds.eval, 'regression', 1
+
+
+def _mlp_width(d: int, out: int, target: int) -> int:
+  return min(range(1, 2048), key=lambda h: abs(d * h + h + h * h + h + h * out + out - target))
+
+
+def _build(name: str, d: int, out: int, hidden: Sequence[int], grid_size: int, pool, skan_params: int):
+  widths = tuple(hidden) + (out,)
+  if name == 'skan':
+    return skan_lib.SKAN(widths=widths, pool=tuple(pool), grid_size=grid_size)
+  if name == 'mlp':
+    h = _mlp_width(d, out, skan_params)
+    return MLP(hidden=(h, h), out=out, act='silu')
+  return KAN(widths=widths, basis=name, grid_size=grid_size)
+
+
+def _loss(kind: str, out, y):
+  if kind == 'regression':
+    return jnp.mean(jnp.sum((out - y) ** 2, -1))
+  return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(out, y))
+
+
+def _metric(kind: str, out, y):
+  if kind == 'regression':
+    return jnp.sqrt(jnp.mean(jnp.sum((out - y) ** 2, -1)))
+  return jnp.mean(jnp.argmax(out, -1) == y)
+
+
+def _trainer(model, kind, train, test, *, steps: Sequence[int], batch_size, learning_rate, keep_top, granularity):
+  """train_one(key) -> final test metric, for one seed; `steps` per phase (one phase unless S-KAN)."""
+  x_tr, y_tr = jnp.asarray(train['inputs']), jnp.asarray(train['targets'])
+  x_te, y_te = jnp.asarray(test['inputs']), jnp.asarray(test['targets'])
+  if kind == 'regression':
+    y_tr, y_te = y_tr.reshape(len(y_tr), -1), y_te.reshape(len(y_te), -1)
+  n = x_tr.shape[0]
+
+  def run_phase(variables, key, num):
+    tx = optax.adam(optax.cosine_decay_schedule(learning_rate, num))
+    params, rest = variables['params'], {k: v for k, v in variables.items() if k != 'params'}
+
+    def body(carry, i):
+      params, opt = carry
+      idx = jax.random.randint(jax.random.fold_in(key, i), (batch_size,), 0, n)
+      grads = jax.grad(lambda p: _loss(kind, model.apply({'params': p, **rest}, x_tr[idx]), y_tr[idx]))(params)
+      updates, opt = tx.update(grads, opt, params)
+      return (optax.apply_updates(params, updates), opt), None
+
+    (params, _), _ = jax.lax.scan(body, (params, tx.init(params)), jnp.arange(num))
+    return {'params': params, **rest}
+
+  def train_one(key):
+    variables = state_lib.init_variables(model, x_tr[:2], jax.random.fold_in(key, 0))
+    for p, num in enumerate(steps):
+      if p == 1:
+        variables = skan_lib.apply_selection(variables, keep_top, granularity)
+      elif p == 2:
+        variables = skan_lib.apply_selection(variables, 1, granularity)
+      variables = run_phase(variables, jax.random.fold_in(key, 10 + p), num)
+    return _metric(kind, model.apply(variables, x_te), y_te)
+
+  return train_one
+
+
+def run(
+  *,
+  tasks: Sequence[str],
+  models: Sequence[str] = ('bspline', 'chebyshev', 'fourier', 'rbf', 'mexican_hat', 'skan', 'mlp'),
+  num_seeds: int = 5,
+  num_steps: int = 2000,
+  batch_size: int = 128,
+  learning_rate: float = 1e-2,
+  hidden: Sequence[int] = (5,),
+  grid_size: int = 5,
+  pool: Sequence[str] = skan_lib.DEFAULT_POOL,
+  phase_fractions: Sequence[float] = (0.5, 0.25, 0.25),
+  keep_top: int = 2,
+  granularity: str = 'edge',
+  seed: int,
+  workdir: str,
+  dry_run: bool = False,
+) -> dict[str, Any]:
+  """Trains every (task, model) for num_seeds seeds (seed, seed+1, ...) and tabulates the test metric."""
+  if num_seeds < 1 or num_steps < 3:
+    raise ConfigurationError(f'compare.run: num_seeds={num_seeds} must be >= 1 and num_steps={num_steps} >= 3.')
+  skan_lib._check_schedule(phase_fractions, keep_top, granularity, len(pool))
+  results, flat = {}, {}
+  for task in tasks:
+    train, test, kind, out = _data(task, seed)
+    d = train['inputs'].shape[-1]
+    probe = _build('skan', d, out, hidden, grid_size, pool, 0)
+    shapes = jax.eval_shape(lambda m=probe: state_lib.init_variables(m, jnp.zeros((2, d)), jax.random.PRNGKey(0)))
+    skan_params = state_lib.count_params(shapes['params'])
+    for name in models:
+      model = _build(name, d, out, hidden, grid_size, pool, skan_params)
+      shapes = jax.eval_shape(lambda m=model: state_lib.init_variables(m, jnp.zeros((2, d)), jax.random.PRNGKey(0)))
+      n_params = state_lib.count_params(shapes['params'])
+      if dry_run:
+        print(task, name, n_params)
+        flat[f'{task}/{name}/num_params'] = n_params
+        continue
+      steps = skan_lib.phase_steps(num_steps, phase_fractions) if name == 'skan' else [num_steps]
+      train_one = _trainer(
+        model,
+        kind,
+        train,
+        test,
+        steps=steps,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        keep_top=keep_top,
+        granularity=granularity,
+      )
+      keys = jax.vmap(lambda s: jax.random.PRNGKey(s))(jnp.arange(seed, seed + num_seeds))
+      t0 = time.perf_counter()
+      values = np.asarray(jax.jit(jax.vmap(train_one))(keys), np.float64)
+      secs = time.perf_counter() - t0
+      metric = 'rmse' if kind == 'regression' else 'accuracy'
+      results.setdefault(task, {})[name] = {
+        'metric': metric,
+        'values': values.tolist(),
+        'mean': float(values.mean()),
+        'std': float(values.std()),
+        'num_params': n_params,
+        'seconds': secs,
+      }
+      flat[f'{task}/{name}/{metric}'] = float(values.mean())
+      print(
+        f'{task:24s} {name:12s} {metric}={values.mean():.4g} +- {values.std():.2g} params={n_params} ({secs:.0f}s)',
+        flush=True,
+      )
+  if dry_run:
+    return flat
+  os.makedirs(workdir, exist_ok=True)
+  with open(os.path.join(workdir, 'results.json'), 'w') as f:
+    json.dump(results, f, indent=2)
+  with open(os.path.join(workdir, 'results.md'), 'w') as f:
+    f.write(table(results, models, num_seeds))
+  plot(results, models, os.path.join(workdir, 'results.png'))
+  return flat
+
+
+def table(results, models, num_seeds) -> str:
+  lines = [
+    f'Test metric, mean +- std over {num_seeds} seeds (RMSE: lower is better; accuracy: higher). Params in brackets.',
+    '',
+    '| task | ' + ' | '.join(models) + ' | S-KAN <= best single? | S-KAN < MLP? |',
+    '|---|' + '---|' * (len(models) + 2),
+  ]
+  for task, row in results.items():
+    cells = [f'{row[m]["mean"]:.3g} +- {row[m]["std"]:.1g} ({row[m]["num_params"]})' for m in models if m in row]
+    sign = 1.0 if row[next(iter(row))]['metric'] == 'rmse' else -1.0
+    singles = [sign * row[m]['mean'] for m in models if m not in ('skan', 'mlp') and m in row]
+    verdict = lambda ok: 'yes' if ok else 'no'  # noqa: E731
+    best = verdict('skan' in row and singles and sign * row['skan']['mean'] <= min(singles))
+    vs_mlp = verdict('skan' in row and 'mlp' in row and sign * row['skan']['mean'] < sign * row['mlp']['mean'])
+    lines.append(f'| {task} | ' + ' | '.join(cells) + f' | {best} | {vs_mlp} |')
+  return '\n'.join(lines) + '\n'
+
+
+def plot(results, models, path) -> None:
+  import matplotlib
+
+  matplotlib.use('Agg')
+  import matplotlib.pyplot as plt
+
+  fig, axes = plt.subplots(1, len(results), figsize=(3.2 * len(results), 3.2), squeeze=False)
+  for ax, (task, row) in zip(axes[0], results.items()):
+    names = [m for m in models if m in row]
+    ax.bar(range(len(names)), [row[m]['mean'] for m in names], yerr=[row[m]['std'] for m in names])
+    ax.set_xticks(range(len(names)), names, rotation=60, fontsize=7)
+    ax.set_title(task, fontsize=8)
+    if row[names[0]]['metric'] == 'rmse':
+      ax.set_yscale('log')
+  fig.tight_layout()
+  fig.savefig(path, dpi=80)
+  plt.close(fig)
