@@ -13,8 +13,10 @@ variational principle and mean-field potential"):
       h ~ N( sum_i m_i x_i / sqrt(N),  sum_i (1 - m_i^2) x_i^2 / N )
   (one reparameterised sample per example during training), so training is gradient descent in field space,
   where the discrete weights have no gradient. Evaluation uses the binary network sign(theta).
-  `VariationalBinary` adds  strength * KL(q_theta || q_prior)  to the loss, with the prior = the posterior left
-  by the previous task (uniform before the first): the previous task is the prior and the reference of the
+  `VariationalBinary` adds  strength * KL(q_theta || q_prior)  to the loss from the second task on, with the
+  prior = the posterior left by the previous task (the first task trains without a prior: a KL to the uniform
+  prior would pull every field to zero and, summed over 85k weights, swamp the task loss): the previous task is
+  the prior and the reference of the
   Franz-Parisi potential, and weights with |m| near 1 (low uncertainty) are expensive to move.
   Deviation: the paper propagates the Gaussian field statistics through the layers analytically; here each
   layer samples its preactivation from them (a stochastic estimate of the same objective).
@@ -204,11 +206,11 @@ class VariationalBinary(Learner):
       raise ConfigurationError(
         "VariationalBinary needs mean-field binary layers (params named 'field', e.g. BinaryMLP(kind='meanfield'))."
       )
-    return {'prior': {k: jnp.zeros_like(v) for k, v in fields.items()}}
+    return {'prior': {k: jnp.zeros_like(v) for k, v in fields.items()}, 'active': jnp.zeros(())}
 
   def penalty(self, params, state):
     fields = _fields(params)
-    return self.strength * sum(binary_kl(fields[k], state['prior'][k]) for k in fields)
+    return state['active'] * self.strength * sum(binary_kl(fields[k], state['prior'][k]) for k in fields)
 
   def end_task(self, state, *, model, params, model_state, arrays, task, key):
-    return {'prior': {k: jnp.copy(v) for k, v in _fields(params).items()}}
+    return {'prior': {k: jnp.copy(v) for k, v in _fields(params).items()}, 'active': jnp.ones(())}

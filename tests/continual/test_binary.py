@@ -50,9 +50,10 @@ def test_variational_needs_fields_and_penalises_moving_from_the_prior():
   params = mlp.init(jax.random.PRNGKey(0), jnp.ones((1, 3)))['params']
   learner = binary.VariationalBinary(strength=1.0)
   state = learner.init(params, None, None)
+  moved = jax.tree_util.tree_map(lambda p: p + 0.5, params)
+  assert float(learner.penalty(moved, state)) == 0.0  # no prior before the first task ends
   state = learner.end_task(state, model=None, params=params, model_state={}, arrays={}, task=0, key=None)
   assert float(learner.penalty(params, state)) == pytest.approx(0.0, abs=1e-6)
-  moved = jax.tree_util.tree_map(lambda p: p + 0.5, params)
   assert float(learner.penalty(moved, state)) > 0
   ste = binary.BinaryMLP(hidden=(4,), out=2, kind='ste').init(jax.random.PRNGKey(0), jnp.ones((1, 3)))['params']
   with pytest.raises(ConfigurationError, match="kind='meanfield'"):
