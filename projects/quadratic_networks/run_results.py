@@ -45,20 +45,32 @@ VARIANTS = [
 ]
 
 
-def trainability(num_steps: int, seeds) -> list[dict]:
+# ReLinear's second regulariser, shrinkage alpha ||W_g||^2 + beta ||W_b||^2 (alpha = beta), with the authors' SGD.
+SHRINK_VARIANTS = [
+  (
+    f'ReLinear x{m} + shrink {a:g}',
+    'trainability_relinear.gin',
+    lambda a=a: QuadraticMLP(hidden=WIDTH, shrink_g=a, shrink_b=a),
+    m,
+  )
+  for m, a in ((1.0, 1e-3), (1.0, 1e-2), (0.1, 1e-3))
+]
+
+
+def trainability(num_steps: int, seeds, optimizers=OPTIMIZERS, variants=VARIANTS) -> list[dict]:
   data = pipeline.load_tfds('sklearn_digits', scale=1 / 16)
   task = tasks.ClassificationTask(data=data, batch_size=64, num_classes=10)
   rows = []
-  for opt_name, opt_kwargs in OPTIMIZERS.items():
+  for opt_name, opt_kwargs in optimizers.items():
     base = lambda n, kw=opt_kwargs: optim.create_optimizer(n, **kw)  # noqa: E731
-    for label, gin_file, make_model, mult in VARIANTS:
+    for label, gin_file, make_model, mult in variants:
       tx = base(num_steps) if mult is None else relinear_optimizer(num_steps, base=base, quadratic_lr_multiplier=mult)
       start = time.time()
       out = train_seeds(make_model(), task, tx, num_steps, seeds)
       acc = np.where(out['finite'] > 0, out['accuracy'], np.nan)
       collapsed = (out['finite'] == 0) | (out['accuracy'] <= 0.1 + CHANCE_MARGIN)
       ok = acc[~collapsed]
-      command = _command(gin_file, opt_kwargs, mult, num_steps)
+      command = _command(gin_file, opt_kwargs, mult, num_steps, make_model().shrink_g if mult is not None else 0)
       rows.append(
         {
           'optimizer': opt_name,
@@ -79,11 +91,13 @@ def trainability(num_steps: int, seeds) -> list[dict]:
   return rows
 
 
-def _command(gin_file, opt_kwargs, mult, num_steps):
+def _command(gin_file, opt_kwargs, mult, num_steps, shrink=0.0):
   cmd = f'launch --gin_file=configs/quadratic_networks/{gin_file} --gin.SEED=<s> --gin.NUM_STEPS={num_steps}'
   cmd += f" --gin.OPTIMIZER='{opt_kwargs['name']}' --gin.LEARNING_RATE={opt_kwargs['learning_rate']}"
   if mult is not None and gin_file == 'trainability_relinear.gin':
     cmd += f' --gin.QUAD_LR_MULTIPLIER={mult}'
+  if shrink:
+    cmd += f' --gin.qmodels.QuadraticMLP.shrink_g={shrink:g} --gin.qmodels.QuadraticMLP.shrink_b={shrink:g}'
   return cmd + ' --workdir=/tmp/qn/<run>'
 
 
@@ -192,10 +206,17 @@ def tables(results: dict) -> str:
         f'| `{expressivity_command(r)}` |'
       )
     lines.append('')
-  if 'trainability' in results:
-    rows = results['trainability']
+  for part in ('trainability', 'shrinkage'):
+    if part not in results:
+      continue
+    rows = results[part]
     lines += [
-      f'Trainability on digits ({rows[0]["seeds"]} seeds, {rows[0]["num_steps"]} steps, batch 64; collapse = '
+      (
+        ''
+        if part == 'trainability'
+        else 'Shrinkage penalties (same setting; alpha = beta; aux loss added to the task loss). '
+      )
+      + f'Trainability on digits ({rows[0]["seeds"]} seeds, {rows[0]["num_steps"]} steps, batch 64; collapse = '
       f'non-finite parameters or test accuracy <= {0.1 + CHANCE_MARGIN:.2f}):',
       '',
       '| optimizer | variant | collapse rate | test accuracy (non-collapsed seeds) | command |',
@@ -246,7 +267,7 @@ def update_readme(text: str) -> None:
 def main():
   parser = argparse.ArgumentParser()
   parser.add_argument('--quick', action='store_true', help='tiny steps and 2 seeds (smoke run; README untouched)')
-  parser.add_argument('--part', choices=['all', 'expressivity', 'trainability', 'none'], default='all')
+  parser.add_argument('--part', choices=['all', 'expressivity', 'trainability', 'shrinkage', 'none'], default='all')
   parser.add_argument('--seeds', type=int, default=10)
   parser.add_argument('--render_only', action='store_true', help='rebuild tables/plot/README from results.json')
   args = parser.parse_args()
@@ -261,6 +282,9 @@ def main():
     new['expressivity'] = expressivity(20 if args.quick else EXPRESSIVITY_STEPS, seeds[:5])
   if args.part in ('all', 'trainability'):
     new['trainability'] = trainability(20 if args.quick else 1000, seeds)
+  if args.part in ('all', 'shrinkage'):
+    sgd = {'sgd_0.1': OPTIMIZERS['sgd_0.1']}
+    new['shrinkage'] = trainability(20 if args.quick else 1000, seeds, sgd, SHRINK_VARIANTS)
   # Merge with the other part's results (read only now: the two parts may run as separate processes).
   results = {**(json.load(open(path)) if os.path.exists(path) else {}), **new}
   for row in results.get('expressivity', []):
