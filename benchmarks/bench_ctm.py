@@ -3,19 +3,22 @@
 Workload: D=256, d_input=64, heads=4, T=16, M=8, n_synch_out=n_synch_action=32, synapse depth 1, NLM hidden 8,
 deep NLMs, random-pairing, float32; train step at batch 64, forward at batch 256.
 
-Peer: the reference PyTorch implementation (SakanaAI/continuous-thought-machines, models/ctm.py) when torch is
-importable and CTM_REFERENCE_DIR points at a checkout of that repository (not a dependency of this repo; see
-benchmarks/requirements-ctm.txt). Without it, rows say 'peer not installed' and quote the issue's reference numbers
+Peer: the reference PyTorch implementation (SakanaAI/continuous-thought-machines, models/ctm.py), run by
+benchmarks/ctm_reference_peer.py in the interpreter CTM_PEER_PYTHON (a separate venv with torch; see
+benchmarks/requirements-ctm.txt) with CTM_REFERENCE_DIR pointing at a checkout of that repository (not vendored).
+Without it, rows say
+'peer not installed' and quote the issue's reference numbers
 (109 ms train step, 113 ms forward at batch 256, measured by the issue author on a 2-core CPU, not here).
 
   .venv/bin/python -m benchmarks.bench_ctm            # full: 30 timed steps per row
   .venv/bin/python -m benchmarks.bench_ctm --quick    # 5 timed steps
+  CTM_PEER_PYTHON=/tmp/bench-ctm-venv/bin/python CTM_REFERENCE_DIR=/tmp/ctm_ref .venv/bin/python -m benchmarks.bench_ctm
 """
 
+import json
 import os
-import statistics
+import subprocess
 import sys
-import time
 
 import jax
 import jax.numpy as jnp
@@ -77,91 +80,29 @@ def ours_forward_ms(repeats: int) -> float:
 
 
 def reference_ms(repeats: int):
-  """Times the reference PyTorch CTM on the same workload; returns (train_ms, forward_ms) or a reason string."""
+  """Times the reference PyTorch CTM on the same workload; returns (train_ms, forward_ms) or a reason string.
+
+  The peer runs in its own interpreter (CTM_PEER_PYTHON, a venv with torch; default: this one) on
+  benchmarks/ctm_reference_peer.py, which imports the reference from CTM_REFERENCE_DIR.
+  """
   ref_dir = os.environ.get('CTM_REFERENCE_DIR')
-  try:
-    import torch  # noqa: F401
-  except ImportError:
-    return 'peer not installed (torch)'
+  python = os.environ.get('CTM_PEER_PYTHON', sys.executable)
   if not ref_dir or not os.path.isdir(ref_dir):
     return 'peer not installed (set CTM_REFERENCE_DIR to a checkout of the reference repository)'
-  import torch
-
-  sys.path.insert(0, ref_dir)
-  try:
-    from models.ctm import ContinuousThoughtMachine
-  except Exception as e:  # noqa: BLE001 - a broken checkout is reported, not raised
-    return f'peer import failed: {e!r}'[:200]
-  finally:
-    sys.path.remove(ref_dir)
-
-  def make():
-    m = ContinuousThoughtMachine(
-      iterations=16,
-      d_model=256,
-      d_input=64,
-      heads=4,
-      n_synch_out=32,
-      n_synch_action=32,
-      synapse_depth=1,
-      memory_length=8,
-      deep_nlms=True,
-      memory_hidden_dims=8,
-      do_layernorm_nlm=False,
-      backbone_type='parity_backbone',
-      positional_embedding_type='custom-rotational-1d',
-      out_dims=2 * LENGTH,
-      prediction_reshaper=[LENGTH, 2],
-      dropout=0.0,
-      neuron_select_type='random-pairing',
-    )
-    with torch.no_grad():
-      m(torch.ones(2, LENGTH))  # materialise the lazy layers
-    return m
-
-  def bits(b):
-    return (2 * torch.randint(0, 2, (b, LENGTH)) - 1).float()
-
-  def timed(fn, warmup=3):
-    for _ in range(warmup):
-      fn()
-    out = []
-    for _ in range(repeats):
-      t0 = time.perf_counter()
-      fn()
-      out.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(out)
-
-  from utils.losses import parity_loss  # noqa: E402  (reference module, imported from CTM_REFERENCE_DIR)
-
-  model = make()
-  opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
-  x, y = bits(64), None
-  y = (torch.cumsum((x < 0).long(), 1) % 2).long()
-
-  def train_step():
-    preds, certs, _ = model(x)
-    loss, _ = parity_loss(preds.reshape(64, LENGTH, 2, -1), certs, y)
-    opt.zero_grad()
-    loss.backward()
-    opt.step()
-
-  model.train()
-  train_ms = timed(train_step)
-  model.eval()
-  xf = bits(256)
-
-  def forward():
-    with torch.no_grad():
-      model(xf)
-
-  return train_ms, timed(forward)
+  script = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'ctm_reference_peer.py')
+  proc = subprocess.run([python, script, ref_dir, str(repeats)], capture_output=True, text=True)
+  if proc.returncode != 0:
+    tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ['?']
+    if 'No module named' in tail[0] and 'torch' in tail[0]:
+      return 'peer not installed (torch)'
+    return f'peer failed: {tail[0][:160]}'
+  result = json.loads(proc.stdout.strip().splitlines()[-1])
+  return result['train_ms'], result['forward_ms']
 
 
 def run(quick: bool = False) -> list[harness.Row]:
   repeats = 5 if quick else 30
   train_ms, fwd_ms = ours_train_step_ms(repeats), ours_forward_ms(repeats)
-  sys.path.insert(0, os.environ.get('CTM_REFERENCE_DIR', ''))
   ref = reference_ms(repeats)
   device = jax.devices()[0].platform
   rows = []
