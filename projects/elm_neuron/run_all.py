@@ -45,12 +45,16 @@ def main():
   parser.add_argument('--lengths', type=int, nargs='*', default=[1000])
   parser.add_argument('--seeds', type=int, nargs='+', default=[0])
   parser.add_argument('--num_steps', type=int, default=None, help='override NUM_STEPS of every config')
+  parser.add_argument('--models', nargs='+', default=list(MODELS), help='spike-adding models to run')
+  parser.add_argument('--adding_models', nargs='+', default=list(ADDING), help='adding-problem models to run')
+  parser.add_argument('--all_gaps', type=int, nargs='*', default=None, help='gaps shown in the table')
+  parser.add_argument('--all_lengths', type=int, nargs='*', default=None, help='lengths shown in the table')
   parser.add_argument('--table_only', action='store_true')
   args = parser.parse_args()
   extra = {'NUM_STEPS': args.num_steps} if args.num_steps else {}
   if not args.table_only:
     for gap in args.gaps:
-      for model in MODELS:
+      for model in args.models:
         for seed in args.seeds:
           _launch(
             f'spike_adding_{model}',
@@ -58,14 +62,14 @@ def main():
             {'GAP': gap, 'SEED': seed, **extra},
           )
     for length in args.lengths:
-      for model in ADDING:
+      for model in args.adding_models:
         for seed in args.seeds:
           _launch(
             f'adding_{model}',
             f'{args.root}/adding_{model}/len{length}/seed{seed}',
             {'LENGTH': length, 'SEED': seed, **extra},
           )
-  write_results(args.root, args.gaps, args.lengths, args.seeds)
+  write_results(args.root, args.all_gaps or args.gaps, args.all_lengths or args.lengths, args.seeds)
 
 
 def _cell(runs, key='accuracy', scale=100.0, fmt='.1f'):
