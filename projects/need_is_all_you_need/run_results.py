@@ -25,7 +25,7 @@ from common.homeostatic.need import NeedRegulation
 from common.homeostatic.network import EluMLP
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-MODES = ('homeostatic', 'random', 'constant', 'constant_2x')
+MODES = ('homeostatic', 'random', 'constant', 'constant_2x', 'homeostatic_2x')
 BASELINES = ('random', 'constant', 'constant_2x')
 # label -> (NeedRegulation.mode, eta0 as a multiple of LR_INIT). constant_2x: a constant rate near the mean eta
 # that random regulation drifts to (it is a random walk floored at 1e-8, so its mean rises): a control for
@@ -35,6 +35,7 @@ MODE_SETTINGS = {
   'random': ('random', 1.0),
   'constant': ('constant', 1.0),
   'constant_2x': ('constant', 2.0),
+  'homeostatic_2x': ('homeostatic', 2.0),
 }
 SWAP_RATES = (0, 1, 2, 5, 10, 20)
 SEASONAL = dict(swaps_per_epoch=10.0, seasonal_amplitude=10.0, seasonal_period=10.0)
@@ -64,7 +65,7 @@ def sweep(num_epochs: int, num_seeds: int, labels=MODES) -> dict:
   results = {}
   for mode in labels:
     kind, factor = MODE_SETTINGS[mode]
-    reg = NeedRegulation(mode=kind, lr_init=LR_INIT * factor, lr_step=LR_INIT / 10)
+    reg = NeedRegulation(mode=kind, lr_init=LR_INIT * factor, lr_step=LR_INIT * factor / 10)
     epoch_fn = jax.jit(jax.vmap(online.make_epoch_fn(model, reg, data, BATCH, per_epoch), in_axes=(0, 0, None, 0)))
     state = jax.vmap(lambda k, r=reg: online.init_state(model, r, example, k))(keys)
     start, hist = time.time(), []
@@ -94,6 +95,12 @@ def summarise(out: dict, num_epochs: int, num_seeds: int) -> list[dict]:
       ].mean(-1)  # paired by seed (same init, order and swaps)
       row[f'gap_vs_{base}'] = float(diff.mean())
       row[f'gap_vs_{base}_sem'] = float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else 0.0
+    # Regulation at the matched (doubled) starting rate: homeostatic_2x - constant_2x, paired by seed.
+    diff = out['results']['homeostatic_2x']['online_accuracy'][ci].mean(-1) - out['results']['constant_2x'][
+      'online_accuracy'
+    ][ci].mean(-1)
+    row['gap_h2x_vs_c2x'] = float(diff.mean())
+    row['gap_h2x_vs_c2x_sem'] = float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else 0.0
     rows.append(row)
   return rows
 
@@ -123,17 +130,18 @@ def table(rows: list[dict]) -> str:
     + ' | '.join(f'{m} online' for m in MODES)
     + ' | '
     + ' | '.join(f'gap vs {b}' for b in BASELINES)
-    + ' | '
+    + ' | gap homeostatic_2x vs constant_2x | '
     + ' | '.join(f'{m} test' for m in MODES)
     + ' | mean eta ('
     + ' / '.join(MODES)
     + ') | command |',
-    '|' + '---|' * (2 + 2 * len(MODES) + len(BASELINES) + 1),
+    '|' + '---|' * (3 + 2 * len(MODES) + len(BASELINES) + 1),
   ]
   for r in rows:
     cells = [r['condition']]
     cells += [f'{r[f"{m}_online_accuracy"]:.4f} ± {r[f"{m}_online_accuracy_std"]:.4f}' for m in MODES]
     cells += [f'{r[f"gap_vs_{b}"]:+.4f} ± {r[f"gap_vs_{b}_sem"]:.4f}' for b in BASELINES]
+    cells.append(f'{r["gap_h2x_vs_c2x"]:+.4f} ± {r["gap_h2x_vs_c2x_sem"]:.4f}')
     cells += [f'{r[f"{m}_accuracy"]:.4f}' for m in MODES]
     cells.append(' / '.join(f'{r[f"{m}_lr_mean"]:.4f}' for m in MODES))
     cells.append(f'`{command(r["condition"], r["epochs"])}`')
