@@ -9,6 +9,7 @@ import jax.numpy as jnp
 ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
   'relu': nn.relu,
   'gelu': nn.gelu,
+  'elu': nn.elu,
   'tanh': jnp.tanh,
   'silu': nn.silu,
   'sigmoid': nn.sigmoid,
