@@ -14,22 +14,28 @@ import numpy as np
 
 
 def run_grid(
-  config_dir: str, methods: Sequence[str], seeds: Sequence[int], root: str, extra: Sequence[str] = ()
+  config_dir: str,
+  methods: Sequence[str],
+  seeds: Sequence[int],
+  root: str,
+  extra: Sequence[str] = (),
+  name: str | None = None,
 ) -> dict[str, str]:
-  """Runs <config_dir>/<method>.gin for every seed into <root>/<method>/seed<k> (finished runs are skipped,
-  stopped ones resume). Returns {method: the launch command, with <s> and <dir> for seed and workdir}."""
+  """Runs <config_dir>/<method>.gin for every seed into <root>/<name or method>/seed<k> (finished runs are
+  skipped, stopped ones resume). Returns {name or method: the launch command, with <s> for the seed}."""
   commands = {}
   for m in methods:
     gin_file = os.path.join(config_dir, f'{m}.gin')
+    key = name or m
     for s in seeds:
-      workdir = os.path.join(root, m, f'seed{s}')
+      workdir = os.path.join(root, key, f'seed{s}')
       if not os.path.exists(os.path.join(workdir, 'final_metrics.json')):
         # The launcher in a subprocess: common never imports launch, and each run gets a fresh gin.
         flags = [f'--gin_file={gin_file}', *[f'--gin.{b}' for b in (f'SEED={s}', *extra)], f'--workdir={workdir}']
         done = subprocess.run([sys.executable, '-m', 'launch', *flags])
         if done.returncode:  # e.g. a diverged run: report it and go on with the grid
           print(f'run failed (exit {done.returncode}): {gin_file} seed {s} in {workdir}', file=sys.stderr, flush=True)
-    commands[m] = ' '.join(['launch', f'--gin_file={gin_file}', *[f'--gin.{b}' for b in extra], '--gin.SEED=<s>'])
+    commands[key] = ' '.join(['launch', f'--gin_file={gin_file}', *[f'--gin.{b}' for b in extra], '--gin.SEED=<s>'])
   return commands
 
 

@@ -16,6 +16,8 @@ from common.continual import report
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 METHODS = ('finetune', 'ewc', 'si', 'hlop', 'svd', 'joint')
+# Ablations: a name -> (config, extra bindings). hlop_oja300: HLOP with 300 instead of 1500 Oja iterations per task.
+ABLATIONS = {'hlop_oja300': ('hlop', ['projection.HLOP.hebbian_steps=300'])}
 
 
 def main(config_dir='configs/hlop', default_root='/tmp/hlop_runs', methods=METHODS, title='permuted digits, 10 tasks'):
@@ -27,10 +29,15 @@ def main(config_dir='configs/hlop', default_root='/tmp/hlop_runs', methods=METHO
   p.add_argument('--suffix', default='', help='appended to results.md / plot names')
   p.add_argument('--report_only', action='store_true')
   args = p.parse_args()
-  if args.report_only:
-    commands = {m: f'launch --gin_file={config_dir}/{m}.gin --gin.SEED=<s>' for m in args.methods}
-  else:
-    commands = report.run_grid(config_dir, args.methods, args.seeds, args.root, args.gin)
+  commands = {}
+  for m in args.methods:
+    config, extra = ABLATIONS.get(m, (m, []))
+    if args.report_only:
+      flags = ' '.join(f'--gin.{b}' for b in [*extra, *args.gin])
+      commands[m] = f'launch --gin_file={config_dir}/{config}.gin {flags} --gin.SEED=<s>'.replace('  ', ' ')
+    else:
+      got = report.run_grid(config_dir, [config], args.seeds, args.root, [*extra, *args.gin], name=m)
+      commands.update(got)
   runs = report.load_runs(args.root, args.methods, args.seeds)
   table = report.markdown_table(runs, commands)
   with open(os.path.join(HERE, f'results{args.suffix}.md'), 'w') as f:
