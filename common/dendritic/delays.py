@@ -126,6 +126,8 @@ class DCLSDelayDense(nn.Module):
     max_delay: D; positions are clipped to [0, D - 1].
     sigma_start, sigma_end: Gaussian width at the start and end of the annealing (steps).
     anneal_steps: number of training calls over which sigma decays linearly.
+    position_lr_scale: positions are stored divided by this factor, which multiplies their effective learning
+      rate under Adam-like optimisers by it (DCLS trains positions with a larger learning rate than weights).
   """
 
   features: int
@@ -133,6 +135,7 @@ class DCLSDelayDense(nn.Module):
   sigma_start: float | None = None
   sigma_end: float = 0.5
   anneal_steps: int = 1000
+  position_lr_scale: float = 1.0
 
   def _sigma(self, counter):
     start = self.sigma_start if self.sigma_start is not None else max(self.max_delay / 2.0, self.sigma_end)
@@ -147,9 +150,13 @@ class DCLSDelayDense(nn.Module):
     c = x.shape[-1]
     d = self.max_delay
     w = self.param('kernel', nn.initializers.lecun_normal(), (c, self.features))
-    pos = self.param(
-      'position', lambda k, s: jax.random.uniform(k, s, jnp.float32, 0.0, float(d - 1)), (c, self.features)
+    if not self.position_lr_scale > 0:
+      raise ConfigurationError(f'position_lr_scale={self.position_lr_scale} must be positive.')
+    scale = float(self.position_lr_scale)
+    raw = self.param(
+      'position', lambda k, s: jax.random.uniform(k, s, jnp.float32, 0.0, float(d - 1)) / scale, (c, self.features)
     )
+    pos = raw * scale
     counter = self.variable('dcls', 'step', lambda: jnp.zeros((), jnp.float32))
     sigma = self._sigma(counter.value)
     p = jnp.clip(pos, 0.0, float(d - 1))
@@ -161,6 +168,6 @@ class DCLSDelayDense(nn.Module):
     return causal_conv(x, g * w) + _bias(self, self.features)
 
   @staticmethod
-  def hard_delays(params) -> jax.Array:
+  def hard_delays(params, position_lr_scale: float = 1.0) -> jax.Array:
     """Rounded integer delays (C, features) from this layer's params."""
-    return jnp.round(params['position']).astype(jnp.int32)
+    return jnp.round(params['position'] * position_lr_scale).astype(jnp.int32)
