@@ -125,11 +125,13 @@ def run(
     train, test, kind, out = _data(task, seed)
     d = train['inputs'].shape[-1]
     probe = _build('skan', d, out, hidden, grid_size, pool, 0)
-    shapes = jax.eval_shape(lambda m=probe: state_lib.init_variables(m, jnp.zeros((2, d)), jax.random.PRNGKey(0)))
+    shapes = jax.eval_shape(lambda m=probe, d=d: state_lib.init_variables(m, jnp.zeros((2, d)), jax.random.PRNGKey(0)))
     skan_params = state_lib.count_params(shapes['params'])
     for name in models:
       model = _build(name, d, out, hidden, grid_size, pool, skan_params)
-      shapes = jax.eval_shape(lambda m=model: state_lib.init_variables(m, jnp.zeros((2, d)), jax.random.PRNGKey(0)))
+      shapes = jax.eval_shape(
+        lambda m=model, d=d: state_lib.init_variables(m, jnp.zeros((2, d)), jax.random.PRNGKey(0))
+      )
       n_params = state_lib.count_params(shapes['params'])
       if dry_run:
         print(task, name, n_params)
