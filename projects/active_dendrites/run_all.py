@@ -31,11 +31,12 @@ def main():
   parser.add_argument('--root', default='/tmp/ad_runs')
   parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
   parser.add_argument('--tasks', type=int, nargs='+', default=[10, 50])
+  parser.add_argument('--variants', nargs='+', default=list(VARIANTS), help='which models to run')
   parser.add_argument('--table_only', action='store_true')
   parser.add_argument('--out', default=os.path.join(HERE, 'results', 'results.md'), help='where the table goes')
   args = parser.parse_args()
   for tasks in args.tasks:
-    for variant in VARIANTS:
+    for variant in args.variants:
       for seed in args.seeds:
         workdir = os.path.join(args.root, f'{variant}_{tasks}', f'seed{seed}')
         if args.table_only or os.path.exists(os.path.join(workdir, 'final_metrics.json')):
