@@ -16,8 +16,11 @@ from common.continual import report
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 METHODS = ('finetune', 'ewc', 'si', 'hlop', 'svd', 'joint')
-# Ablations: a name -> (config, extra bindings). hlop_oja300: HLOP with 300 instead of 1500 Oja iterations per task.
-ABLATIONS = {'hlop_oja300': ('hlop', ['projection.HLOP.hebbian_steps=300'])}
+# Ablations: a name -> (config, extra bindings).
+ABLATIONS = {
+  'hlop_oja300': ('hlop', ['projection.HLOP.hebbian_steps=300']),
+  'si_c1': ('si', ['regularizers.SI.strength=1.0']),  # SI at strength 1 instead of 10
+}
 
 
 def main(config_dir='configs/hlop', default_root='/tmp/hlop_runs', methods=METHODS, title='permuted digits, 10 tasks'):
