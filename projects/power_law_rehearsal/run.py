@@ -25,7 +25,9 @@ METHODS = ('none', 'ewc', 'si', 'recency', 'uniform', 'power_law_d05', 'power_la
 
 
 def early_losses(workdir: str) -> np.ndarray:
-  """Train loss of the first logged chunk of every task, in stream order."""
+  """Train loss of the first logged chunk of every task, in stream order (empty if the run is missing)."""
+  if not os.path.exists(os.path.join(workdir, 'metrics.jsonl')):
+    return np.zeros(0)
   rows = [r for r in read_jsonl(os.path.join(workdir, 'metrics.jsonl')) if r['split'] == 'train']
   first = {}
   for r in rows:
