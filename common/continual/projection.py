@@ -195,20 +195,23 @@ class HLOP(SubspaceProjection):
 
   Attributes (beyond SubspaceProjection's):
     hebbian_lr: Oja step size (divided by the mean squared input norm of the minibatch).
-    hebbian_steps: Oja iterations after each task.
+    hebbian_steps: Oja iterations after each task (times hebbian_multiplier: binding hebbian_steps to the
+      steps-per-task macro lets a debug config that shrinks training shrink this phase too).
+    hebbian_multiplier: see hebbian_steps.
     hebbian_batch: activity rows per iteration.
     momentum: momentum of the lateral-weight update (the HLOP code uses 0.9).
   """
 
   hebbian_lr: float = 0.5
   hebbian_steps: int = 300
+  hebbian_multiplier: int = 1
   hebbian_batch: int = 128
   momentum: float = 0.9
 
   name = 'hlop'
 
   def __post_init__(self):
-    if not self.hebbian_lr > 0 or self.hebbian_steps < 1 or self.hebbian_batch < 1:
+    if not self.hebbian_lr > 0 or self.hebbian_steps < 1 or self.hebbian_batch < 1 or self.hebbian_multiplier < 1:
       raise ConfigurationError(
         f'HLOP.hebbian_lr={self.hebbian_lr}, hebbian_steps={self.hebbian_steps}, '
         f'hebbian_batch={self.hebbian_batch} must all be positive.'
@@ -235,7 +238,8 @@ class HLOP(SubspaceProjection):
       lr = self.hebbian_lr / jnp.maximum(jnp.mean(jnp.sum(xb**2, axis=1)), 1e-6)
       return (h + lr * velocity, velocity), None
 
-    (h, _), _ = jax.lax.scan(oja, (h, jnp.zeros_like(h)), jnp.arange(self.hebbian_steps))
+    steps = self.hebbian_steps * self.hebbian_multiplier
+    (h, _), _ = jax.lax.scan(oja, (h, jnp.zeros_like(h)), jnp.arange(steps))
     return h
 
 
