@@ -30,6 +30,15 @@ def weighted_mean(values: jax.Array, batch) -> jax.Array:
   return jnp.sum(values * weight) / jnp.maximum(jnp.sum(weight), 1.0)
 
 
+def softmax_classification_loss(logits: jax.Array, batch) -> tuple[jax.Array, dict[str, jax.Array]]:
+  """Cross-entropy on integer labels batch['targets'] and accuracy, both example-weighted means."""
+  labels = batch['targets']
+  ce = optax.softmax_cross_entropy_with_integer_labels(logits, labels)
+  accuracy = (jnp.argmax(logits, -1) == labels).astype(jnp.float32)
+  loss = weighted_mean(ce, batch)
+  return loss, {'loss': loss, 'accuracy': weighted_mean(accuracy, batch)}
+
+
 @dataclasses.dataclass
 class SupervisedTask:
   """Shared batching for in-memory datasets. Subclasses define `loss`."""

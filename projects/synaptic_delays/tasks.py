@@ -5,9 +5,9 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from common.data.synthetic import events
+from common.train import tasks
 from common.train.errors import ConfigurationError
 
 _EVAL_KEY = 4242
@@ -37,12 +37,7 @@ class _EventTask:
     return out
 
   def loss(self, logits, batch):
-    labels = batch['targets']
-    ce = optax.softmax_cross_entropy_with_integer_labels(logits, labels)
-    acc = (jnp.argmax(logits, -1) == labels).astype(jnp.float32)
-    w = batch.get('weight', jnp.ones_like(ce))
-    norm = jnp.maximum(jnp.sum(w), 1.0)
-    return jnp.sum(ce * w) / norm, {'loss': jnp.sum(ce * w) / norm, 'accuracy': jnp.sum(acc * w) / norm}
+    return tasks.softmax_classification_loss(logits, batch)
 
 
 @dataclasses.dataclass
