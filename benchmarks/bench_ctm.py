@@ -90,7 +90,7 @@ def reference_ms(repeats: int):
   if not ref_dir or not os.path.isdir(ref_dir):
     return 'peer not installed (set CTM_REFERENCE_DIR to a checkout of the reference repository)'
   script = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'ctm_reference_peer.py')
-  proc = subprocess.run([python, script, ref_dir, str(repeats)], capture_output=True, text=True)
+  proc = subprocess.run([python, script, ref_dir, str(repeats), json.dumps(WORKLOAD)], capture_output=True, text=True)
   if proc.returncode != 0:
     tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ['?']
     if 'No module named' in tail[0] and 'torch' in tail[0]:

@@ -15,7 +15,7 @@ import types
 LENGTH = 16
 
 
-def main(ref_dir: str, repeats: int) -> None:
+def main(ref_dir: str, repeats: int, workload: dict) -> None:
   import torch
 
   torch.manual_seed(0)
@@ -30,24 +30,13 @@ def main(ref_dir: str, repeats: int) -> None:
   from models.ctm import ContinuousThoughtMachine
   from utils.losses import parity_loss
 
+  # The shared hyperparameters come from bench_ctm.WORKLOAD (passed as JSON), so both sides time one model.
   model = ContinuousThoughtMachine(
-    iterations=16,
-    d_model=256,
-    d_input=64,
-    heads=4,
-    n_synch_out=32,
-    n_synch_action=32,
-    synapse_depth=1,
-    memory_length=8,
-    deep_nlms=True,
-    memory_hidden_dims=8,
+    **workload,
     do_layernorm_nlm=False,
     backbone_type='parity_backbone',
     positional_embedding_type='custom-rotational-1d',
-    out_dims=2 * LENGTH,
     prediction_reshaper=[LENGTH, 2],
-    dropout=0.0,
-    neuron_select_type='random-pairing',
   )
 
   def bits(b):
@@ -98,4 +87,4 @@ def main(ref_dir: str, repeats: int) -> None:
 
 
 if __name__ == '__main__':
-  main(sys.argv[1], int(sys.argv[2]))
+  main(sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3]))
