@@ -1,8 +1,9 @@
 """Permuted digits with task-prototype contexts (Iyer et al. 2022, on scikit-learn's 8x8 digits instead of MNIST).
 
-Task t applies a fixed random pixel permutation to every image (task 0 is unpermuted); the tasks are trained one
-after another with one shared output head. The context of task t is its prototype: the mean permuted training
-image. At test time the context is inferred per example as the nearest prototype (Euclidean), as in Numenta's
+Task t applies a fixed random pixel permutation to every image (task 0 is unpermuted); the tasks come from the
+shared continual-learning stream `common.continual.streams.permuted_stream` (seeded by the run's seed) and are
+trained one after another with one shared output head. The context of task t is its prototype: the mean permuted
+training image. At test time the context is inferred per example as the nearest prototype (Euclidean), as in Numenta's
 `prototype` experiments, so no task id is given. After the last task, accuracy is measured on every task's test
 set; the run also reports the accuracy with the true prototype ("oracle context") and how often the prototype
 inference picks the right task.
@@ -22,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from common.continual import streams
 from common.data import pipeline
 from common.train import state as state_lib
 from common.train.checkpoint import Checkpointer
@@ -29,28 +31,21 @@ from common.train.errors import ConfigurationError
 from common.train.loop import make_train_step
 from common.train.metrics import MetricWriter
 
-_PARAMS, _DATA, _DROPOUT, _PERMS = 0, 1, 2, 3
+_PARAMS, _DATA, _DROPOUT = 0, 1, 2
 
 
-def task_permutations(num_pixels: int, num_tasks: int, seed: int) -> np.ndarray:
-  """(num_tasks, num_pixels) permutations; task 0 is the identity. A pure function of (sizes, seed)."""
-  rng = np.random.default_rng(seed)
-  perms = [np.arange(num_pixels)] + [rng.permutation(num_pixels) for _ in range(num_tasks - 1)]
-  return np.stack(perms).astype(np.int32)
-
-
-def prototypes(train_x: np.ndarray, perms: np.ndarray, center: bool = False) -> np.ndarray:
-  """(T, P) mean permuted training image per task (permuting the mean = mean of the permuted images).
+def prototypes(task_inputs: np.ndarray, center: bool = False) -> np.ndarray:
+  """(T, P) mean training image of every task, from task_inputs (T, N, P).
 
   center=True subtracts each prototype's mean pixel value (the same scalar for every task, since the tasks are
   permutations of one another): it removes the component all contexts share, so segments can tell tasks apart.
   """
-  protos = train_x.mean(0)[perms]
+  protos = task_inputs.mean(1)
   return protos - protos.mean(-1, keepdims=True) if center else protos
 
 
 class PermutedContextTask:
-  """The loop's task interface for one task at a time: arrays carry the current permutation and context."""
+  """The loop's task interface for one task at a time: arrays carry the current task's images and context."""
 
   def __init__(self, batch_size: int, num_classes: int = 10):
     self.batch_size = batch_size
@@ -58,7 +53,7 @@ class PermutedContextTask:
 
   def train_batch(self, arrays, key, step):
     idx = jax.random.randint(jax.random.fold_in(key, step), (self.batch_size,), 0, arrays['inputs'].shape[0])
-    x = arrays['inputs'][idx][:, arrays['perm']]
+    x = arrays['inputs'][idx]
     ctx = jnp.broadcast_to(arrays['context'], x.shape[:1] + arrays['context'].shape)
     return {'inputs': {'x': x, 'context': ctx}, 'targets': arrays['targets'][idx]}
 
@@ -69,19 +64,21 @@ class PermutedContextTask:
     return ce, {'loss': ce, 'accuracy': acc}
 
 
-def _eval_all(model, variables, test_x, test_y, perms, protos):
-  """Per-task accuracy with inferred and oracle contexts, and task-inference accuracy. Shapes: perms (T, P)."""
+def _eval_all(model, variables, test_x, test_y, protos):
+  """Per-task accuracy with inferred and oracle contexts, and task-inference accuracy.
 
-  def one_task(perm, proto, t):
-    x = test_x[:, perm]
-    dist = jnp.sum((x[:, None, :] - protos[None]) ** 2, -1)  # (N, T)
+  Shapes: test_x (T, M, P) every task's (permuted) test images, test_y (T, M), protos (T, P).
+  """
+
+  def one_task(x, y, proto, t):
+    dist = jnp.sum((x[:, None, :] - protos[None]) ** 2, -1)  # (M, T)
     guess = jnp.argmin(dist, -1)
     inferred = model.apply(variables, {'x': x, 'context': protos[guess]}, train=False)
     oracle = model.apply(variables, {'x': x, 'context': jnp.broadcast_to(proto, x.shape)}, train=False)
-    acc = lambda logits: jnp.mean(jnp.argmax(logits, -1) == test_y)  # noqa: E731
+    acc = lambda logits: jnp.mean(jnp.argmax(logits, -1) == y)  # noqa: E731
     return acc(inferred), acc(oracle), jnp.mean(guess == t)
 
-  return jax.lax.map(lambda args: one_task(*args), (perms, protos, jnp.arange(perms.shape[0])))
+  return jax.lax.map(lambda args: one_task(*args), (test_x, test_y, protos, jnp.arange(protos.shape[0])))
 
 
 def run(
@@ -125,12 +122,14 @@ def run(
     return {'num_params': state_lib.count_params(variables['params'])}
 
   data = data or pipeline.load_tfds('sklearn_digits', scale=1 / 16)
-  train_x = np.asarray(data.train['inputs']).reshape(data.num_train, -1)
-  test_x = np.asarray(data.eval['inputs']).reshape(data.num_eval, -1)
-  if train_x.shape[1] != 64:
-    raise ConfigurationError(f'expected 64-pixel digits, got inputs of width {train_x.shape[1]}.')
-  perms = task_permutations(64, num_tasks, seed + 7919 * _PERMS)
-  protos = prototypes(train_x, perms, center_context)
+  stream = streams.permuted_stream(data, num_tasks=num_tasks, seed=seed)
+  train_x = stream.train_inputs.reshape(num_tasks, stream.train_inputs.shape[1], -1)  # (T, N, P)
+  test_x = stream.eval_inputs.reshape(num_tasks, stream.eval_inputs.shape[1], -1)  # (T, M, P)
+  if train_x.shape[-1] != 64:
+    raise ConfigurationError(f'expected 64-pixel digits, got inputs of width {train_x.shape[-1]}.')
+  if not (np.all(stream.train_counts == train_x.shape[1]) and np.all(stream.eval_counts == test_x.shape[1])):
+    raise ConfigurationError('permuted tasks must all hold the whole data set (no padding).')
+  protos = prototypes(train_x, center_context)
 
   state = state_lib.create_state(jax.jit(init)(jax.random.fold_in(root, _PARAMS)), tx)
   num_params = state_lib.count_params(state['params'])
@@ -156,9 +155,12 @@ def run(
     return state, jax.tree_util.tree_map(jnp.mean, metrics)
 
   evaluate = jax.jit(functools.partial(_eval_all, model))
-  base = {'inputs': jnp.asarray(train_x), 'targets': jnp.asarray(data.train['targets'])}
   for t in range(first_task, num_tasks):
-    arrays = {**base, 'perm': jnp.asarray(perms[t]), 'context': jnp.asarray(protos[t])}
+    arrays = {
+      'inputs': jnp.asarray(train_x[t]),
+      'targets': jnp.asarray(stream.train_targets[t]),
+      'context': jnp.asarray(protos[t]),
+    }
     state, metrics = train_task(state, arrays)
     writer.write((t + 1) * steps_per_task, 'train', {**jax.device_get(metrics), 'task': t})
     if (t + 1) % checkpoint_every_tasks == 0 or t + 1 == num_tasks:
@@ -166,7 +168,7 @@ def run(
 
   variables = {'params': state['params'], **state['model_state']}
   acc_inf, acc_oracle, task_acc = jax.device_get(
-    evaluate(variables, jnp.asarray(test_x), jnp.asarray(data.eval['targets']), jnp.asarray(perms), jnp.asarray(protos))
+    evaluate(variables, jnp.asarray(test_x), jnp.asarray(stream.eval_targets), jnp.asarray(protos))
   )
   final = {
     'num_tasks': num_tasks,

@@ -1,9 +1,11 @@
 """Runs every active-dendrites config for several seeds through the launcher and writes the results table.
 
   python -m projects.active_dendrites.run_all --root /tmp/ad_runs [--seeds 0 1 2] [--tasks 10 50] [--table_only]
+      [--variants ...] [--bindings X=Y ...] [--out FILE]
 
 Each run is `python -m launch --gin_file=configs/active_dendrites/<variant>_<tasks>.gin --gin.SEED=<seed>
---workdir=<root>/<variant>_<tasks>/seed<seed>`; finished runs (with final_metrics.json) are skipped. The table
+--workdir=<root>/<variant>_<tasks>/seed<seed>` plus `--gin.X=Y` for every --bindings entry (use a separate root
+for each set of bindings); finished runs (with final_metrics.json) are skipped. The table
 (mean +- std over seeds of the accuracy after all tasks) goes to projects/active_dendrites/results/results.md.
 """
 
@@ -32,6 +34,7 @@ def main():
   parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
   parser.add_argument('--tasks', type=int, nargs='+', default=[10, 50])
   parser.add_argument('--variants', nargs='+', default=list(VARIANTS), help='which models to run')
+  parser.add_argument('--bindings', nargs='*', default=[], help='extra gin bindings X=Y for every run')
   parser.add_argument('--table_only', action='store_true')
   parser.add_argument('--out', default=os.path.join(HERE, 'results', 'results.md'), help='where the table goes')
   args = parser.parse_args()
@@ -48,7 +51,7 @@ def main():
           f'--gin_file=configs/active_dendrites/{variant}_{tasks}.gin',
           f'--gin.SEED={seed}',
           f'--workdir={workdir}',
-        ]
+        ] + [f'--gin.{b}' for b in args.bindings]
         print(' '.join(cmd), flush=True)
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
   write_table(args.root, args.seeds, args.tasks, args.out)

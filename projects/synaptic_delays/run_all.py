@@ -69,7 +69,10 @@ def write_table(root, seeds):
             runs.append(json.load(f))
       if not runs:
         continue
-      cells = [f'{100 * np.mean([r[f"accuracy_keep_{k}"] for r in runs]):.1f}' for k in KEEP]
+      cells = []
+      for k in KEEP:
+        values = [100 * r[f'accuracy_keep_{k}'] for r in runs]
+        cells.append(f'{np.mean(values):.1f}' + (f' ± {np.std(values):.1f}' if len(values) > 1 else ''))
       lines.append(
         f'| {task} | {NAMES[variant]} | {int(runs[0]["num_params"]):,} | ' + ' | '.join(cells) + f' | {len(runs)} |'
       )

@@ -27,6 +27,10 @@ class _EventTask:
     return self._make(jax.random.fold_in(key, step), self.batch_size)
 
   def eval_batches(self):
+    # Cached: the loop and the pruning sweep both ask for the same fixed set, and generating it compiles the
+    # event generator (seconds on CPU).
+    if getattr(self, '_eval_cache', None) is not None:
+      return self._eval_cache
     size = min(256, self.num_eval)
     make = jax.jit(self._make, static_argnums=1)
     out = []
@@ -34,6 +38,7 @@ class _EventTask:
       b = {k: np.asarray(v) for k, v in jax.device_get(make(jax.random.PRNGKey(_EVAL_KEY + i), size)).items()}
       b['weight'] = np.ones((size,), np.float32)
       out.append(b)
+    self._eval_cache = out
     return out
 
   def loss(self, logits, batch):

@@ -4,23 +4,27 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from common.continual.streams import permuted_stream
+from common.data.pipeline import ArrayDataset
 from common.dendritic import DCLSDelayDense, FixedDelayDense
 from projects.active_dendrites import experiment as ad
 from projects.synaptic_delays import experiment as sd
 from projects.synaptic_delays.model import DelaySNN
 
 
-def test_task_permutations_and_centered_prototypes():
-  perms = ad.task_permutations(64, 4, seed=1)
-  assert perms.shape == (4, 64)
-  np.testing.assert_array_equal(perms[0], np.arange(64))
-  assert all(sorted(p) == list(range(64)) for p in perms)
-  np.testing.assert_array_equal(perms, ad.task_permutations(64, 4, seed=1))
-  x = np.random.default_rng(0).random((10, 64))
-  protos = ad.prototypes(x, perms)
-  np.testing.assert_allclose(protos[2], x[:, perms[2]].mean(0))
-  centered = ad.prototypes(x, perms, center=True)
-  np.testing.assert_allclose(centered.mean(-1), 0, atol=1e-12)
+def test_prototypes_of_the_shared_permuted_stream():
+  rng = np.random.default_rng(0)
+  split = lambda n: {'inputs': rng.random((n, 8, 8, 1)).astype(np.float32), 'targets': np.arange(n) % 10}  # noqa: E731
+  data = ArrayDataset(train=split(30), eval=split(10), name='toy')
+  stream = permuted_stream(data, num_tasks=4, seed=1)
+  x = stream.train_inputs.reshape(4, 30, 64)
+  protos = ad.prototypes(x)
+  assert protos.shape == (4, 64)
+  np.testing.assert_allclose(protos[0], data.train['inputs'].reshape(30, 64).mean(0), rtol=1e-6)  # task 0 unpermuted
+  for t in range(1, 4):  # every other task's prototype is a permutation of the first, and differs from it
+    np.testing.assert_allclose(np.sort(protos[t]), np.sort(protos[0]), rtol=1e-6)
+    assert not np.allclose(protos[t], protos[0])
+  np.testing.assert_allclose(ad.prototypes(x, center=True).mean(-1), 0, atol=1e-6)
 
 
 def test_prune_kernel_keeps_largest():
