@@ -7,8 +7,12 @@ A learner composes with any model. It may contribute, all optional:
   post_transformation()                    an optax transform run on the optimizer's updates (metaplasticity)
   train_batch(arrays, state, key, step, task, batch_size)
                                            what a step trains on (joint training, rehearsal)
+  observe_batch(state, *, model, params, model_state, batch, task)
+                                           per-step learning from the step's batch under the pre-update
+                                           weights (HLOP's Hebbian updates interleaved with training)
   after_step(state, grads, old_params, new_params)   per-step bookkeeping (SI's path integral)
   end_task(state, *, model, params, model_state, arrays, task, key)   consolidation at a task boundary
+  diagnostics(state)                       scalars logged with each task's evaluation row
 Everything is traceable: the trainer jits the step (with the learner inside) once for the whole stream, and
 end_task once with a traced task index.
 """
@@ -55,11 +59,17 @@ class Learner:
   def train_batch(self, arrays, state, key, step, task, batch_size):
     return streams_lib.sample_task_batch(arrays, key, step, task, batch_size)
 
+  def observe_batch(self, state, *, model, params, model_state, batch, task):
+    return state
+
   def after_step(self, state, grads, old_params, new_params):
     return state
 
   def end_task(self, state, *, model, params, model_state, arrays, task, key):
     return state
+
+  def diagnostics(self, state) -> dict:
+    return {}
 
 
 @dataclasses.dataclass

@@ -9,13 +9,15 @@ through MetricWriter, checkpoints through Checkpointer, returns the final metric
      the step it stopped at (checkpoints are written every `checkpoint_every` steps and at every task boundary,
      after the learner's consolidation and the evaluation row);
   3. for each task: `steps_per_task` optimizer steps, run as lax.scan chunks of `log_every` steps (one compile
-     for the whole stream: the task is a traced index), then learner.end_task, then eval on all T tasks into
-     row t of the accuracy matrix;
+     for the whole stream: the task is a traced index; each step also lets the learner learn from its batch,
+     learner.observe_batch), then learner.end_task, then eval on all T tasks into row t of the accuracy
+     matrix, logged with the learner's diagnostics;
   4. write ACC / BWT / FWT / forgetting, the accuracy matrix (JSON + heatmap PNG) and the curves.
 
 The batch of global step s is a pure function of (seed, s), and consolidation keys of (seed, task), so a resumed
 run is the run that never stopped. The train step differs from loop.make_train_step (learner penalty, learner
-state, projection args, the task index), so it is written here; evaluation reuses loop.make_eval_step/evaluate.
+state, projection args, per-batch learner updates, the task index), so it is written here; evaluation reuses
+loop.make_eval_step/evaluate.
 """
 
 import functools
@@ -69,7 +71,10 @@ def make_continual_step(model, learner: Learner, tx, *, batch_size: int, steps_p
     extra = learner.transform_args(state['learner'])
     updates, opt_state = tx.update(grads, state['opt_state'], state['params'], **extra)
     params = optax.apply_updates(state['params'], updates)
-    learner_state = learner.after_step(state['learner'], grads, state['params'], params)
+    learner_state = learner.observe_batch(
+      state['learner'], model=model, params=state['params'], model_state=state['model_state'], batch=batch, task=task
+    )
+    learner_state = learner.after_step(learner_state, grads, state['params'], params)
     metrics = {**metrics, 'total_loss': total, 'grad_norm': optax.global_norm(grads)}
     new_state = {
       **state,
@@ -199,6 +204,9 @@ def train(
   init_opt = jax.jit(tx.init)
   set_row = jax.jit(lambda acc, task, row: acc.at[task].set(row))
   param_norm = jax.jit(optax.global_norm)
+  # Learners without diagnostics skip the (tiny) compile.
+  has_diagnostics = type(learner).diagnostics is not Learner.diagnostics
+  diagnostics = jax.jit(learner.diagnostics) if has_diagnostics else (lambda _: {})
 
   progress = Progress(total_steps, start_step)
   step = start_step
@@ -235,7 +243,9 @@ def train(
     row = eval_all(state)
     state['acc'] = set_row(state['acc'], task, np.asarray(row, np.float32))
     seen = row[: task + 1]
-    writer.write(step, 'eval', {'task': task, 'avg_seen_accuracy': float(seen.mean()), 'current_accuracy': row[task]})
+    diag = {k: float(v) for k, v in jax.device_get(diagnostics(state['learner'])).items()}
+    summary = {'task': task, 'avg_seen_accuracy': float(seen.mean()), 'current_accuracy': row[task]}
+    writer.write(step, 'eval', {**summary, **diag})
     _check_finite({'parameter_norm': float(param_norm(state['params']))}, step, ckpt)
     ckpt.save(step, state)
   progress.close()

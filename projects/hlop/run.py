@@ -16,10 +16,22 @@ from common.continual import report
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 METHODS = ('finetune', 'ewc', 'si', 'hlop', 'svd', 'joint')
-# Ablations: a name -> (config, extra bindings).
+SI_SWEEP = [(c, xi) for c in ('0.1', '0.3', '1.0', '3.0', '10.0') for xi in ('0.1', '1.0')]
+SI_SWEEP += [('3.0', '3.0'), ('10.0', '3.0'), ('30.0', '1.0'), ('30.0', '3.0'), ('100.0', '1.0'), ('100.0', '3.0')]
+_AFTER_TASK = ["projection.HLOP.hebbian_schedule='after_task'"]
+# Ablations and sweep points: a name -> (config, extra bindings).
 ABLATIONS = {
-  'hlop_oja300': ('hlop', ['projection.HLOP.hebbian_multiplier=1']),  # 300 Oja iterations instead of 1500
-  'si_c1': ('si', ['regularizers.SI.strength=1.0']),  # SI at strength 1 instead of 10
+  # HLOP variants: the code's raw projector x - H^T H x, and this repo's first version (Oja phase after each
+  # task, 1500 or 300 iterations); the default (hlop.gin) interleaves the Oja updates with the projector
+  # onto the complement of span(H).
+  'hlop_raw': ('hlop', ["projection.HLOP.projector='raw'"]),
+  'spiking_hlop_raw': ('spiking_hlop', ["projection.HLOP.projector='raw'"]),
+  'hlop_after_task': ('hlop', _AFTER_TASK),
+  'hlop_after_task_oja300': ('hlop', [*_AFTER_TASK, 'projection.HLOP.hebbian_multiplier=1']),
+  # SI strength (c) x damping (xi) sweep, chosen on seed 0; si.gin binds the chosen point.
+  **{
+    f'si_c{c}_xi{xi}': ('si', [f'regularizers.SI.strength={c}', f'regularizers.SI.damping={xi}']) for c, xi in SI_SWEEP
+  },
 }
 
 
