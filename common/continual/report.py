@@ -76,7 +76,7 @@ def markdown_table(
   return '\n'.join(lines)
 
 
-def plot_summary(runs: dict[str, list[dict]], png_path: str, title: str = '') -> str:
+def plot_summary(runs: dict[str, list[dict]], png_path: str, title: str = '') -> str | None:
   """Left: ACC and BWT per method (mean, std bars). Right: average accuracy over seen tasks after each task."""
   import matplotlib
 
@@ -84,6 +84,8 @@ def plot_summary(runs: dict[str, list[dict]], png_path: str, title: str = '') ->
   import matplotlib.pyplot as plt
 
   names = [m for m, rs in runs.items() if rs]
+  if not names:
+    return None
   fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(11, 3.8))
   x = np.arange(len(names))
   for offset, key in ((-0.2, 'acc'), (0.2, 'bwt')):
@@ -110,7 +112,7 @@ def plot_summary(runs: dict[str, list[dict]], png_path: str, title: str = '') ->
   return png_path
 
 
-def plot_matrices(runs: dict[str, list[dict]], png_path: str) -> str:
+def plot_matrices(runs: dict[str, list[dict]], png_path: str) -> str | None:
   """The seed-mean accuracy matrix of every method side by side."""
   import matplotlib
 
@@ -118,6 +120,8 @@ def plot_matrices(runs: dict[str, list[dict]], png_path: str) -> str:
   import matplotlib.pyplot as plt
 
   names = [m for m, rs in runs.items() if rs]
+  if not names:  # e.g. every run diverged: nothing to draw
+    return None
   fig, axes = plt.subplots(1, len(names), figsize=(2.6 * len(names), 2.8), squeeze=False)
   for ax, m in zip(axes[0], names):
     acc = np.mean([np.asarray(r['matrix']) for r in runs[m]], axis=0)

@@ -263,14 +263,19 @@ def train(
     final['compile_seconds'] = progress.compile_seconds
   ckpt.wait()
   ckpt.close()
-  writer.write(total_steps, 'continual', {k: v for k, v in final.items() if isinstance(v, float)})
+  summary = {k: v for k, v in final.items() if isinstance(v, float)}
+  writer.write(total_steps, 'continual', summary)
   writer.close()
   if jax.process_index() == 0:
     _write_json(os.path.join(workdir, 'accuracy_matrix.json'), {'acc': acc.tolist(), 'baseline': baseline.tolist()})
     _write_json(os.path.join(workdir, 'final_metrics.json'), final)
     title = f'{learner.name}: ACC={final["acc"]:.3f} BWT={final["bwt"]:+.3f}'
     cl_metrics.plot_accuracy_matrix(acc, os.path.join(workdir, 'accuracy_matrix.png'), title)
-    plot_curves(writer.jsonl_path, os.path.join(workdir, 'curves.png'))
+    # Curves only: the one-point summary and the per-task diagnostics stay in metrics.jsonl (one panel each made
+    # the figure ~25 panels wide and its drawing the slowest part of a short run).
+    diag_keys = jax.eval_shape(diagnostics, state['learner']) if has_diagnostics else {}
+    skip = ('steps_per_sec', 'learning_rate', 'task', 'total_loss', *summary, *diag_keys)
+    plot_curves(writer.jsonl_path, os.path.join(workdir, 'curves.png'), skip=skip)
   return final
 
 

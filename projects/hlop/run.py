@@ -26,6 +26,8 @@ ABLATIONS = {
   # onto the complement of span(H).
   'hlop_raw': ('hlop', ["projection.HLOP.projector='raw'"]),
   'spiking_hlop_raw': ('spiking_hlop', ["projection.HLOP.projector='raw'"]),
+  # 15 Oja updates per batch = 4500 per task, about the code's 938 batches x 5 per PMNIST task.
+  'hlop_raw_it15': ('hlop', ["projection.HLOP.projector='raw'", 'projection.HLOP.hebbian_iterations=15']),
   'hlop_after_task': ('hlop', _AFTER_TASK),
   'hlop_after_task_oja300': ('hlop', [*_AFTER_TASK, 'projection.HLOP.hebbian_multiplier=1']),
   # SI strength (c) x damping (xi) sweep, chosen on seed 0; si.gin binds the chosen point.

@@ -40,6 +40,10 @@ def test_stopped_run_resumes_at_task_and_step_bitwise(toy, tmp_path):
   full = _run(stream, hlop(), tmp_path / 'a')
   assert np.asarray(json.load(open(tmp_path / 'a' / 'accuracy_matrix.json'))['acc']).shape == (2, 2)
   assert (tmp_path / 'a' / 'accuracy_matrix.png').exists()
+  # HLOP's diagnostics (raw H^T H eigenvalues of the frozen neurons) are logged with every evaluation row.
+  rows = [json.loads(line) for line in open(tmp_path / 'a' / 'metrics.jsonl')]
+  evals = [r for r in rows if r['split'] == 'eval']
+  assert [r['dense_0/neurons'] for r in evals] == [4, 8] and all(r['head/max_eig'] > 0.5 for r in evals)
   # Simulate a run killed after step 6: inside task 1, so the restored state must carry task 0's HLOP basis and
   # accuracy row, and the run must restart in task 1 at step 6 without resetting the optimizer.
   for resume_from in (6,):
