@@ -50,6 +50,7 @@ def main():
   parser.add_argument('--all_gaps', type=int, nargs='*', default=None, help='gaps shown in the table')
   parser.add_argument('--all_lengths', type=int, nargs='*', default=None, help='lengths shown in the table')
   parser.add_argument('--table_only', action='store_true')
+  parser.add_argument('--out', default=os.path.join(HERE, 'results', 'results.md'), help='where the tables go')
   args = parser.parse_args()
   extra = {'NUM_STEPS': args.num_steps} if args.num_steps else {}
   if not args.table_only:
@@ -69,7 +70,9 @@ def main():
             f'{args.root}/adding_{model}/len{length}/seed{seed}',
             {'LENGTH': length, 'SEED': seed, **extra},
           )
-  write_results(args.root, args.all_gaps or args.gaps, args.all_lengths or args.lengths, args.seeds)
+  gaps = args.all_gaps if args.all_gaps is not None else args.gaps
+  lengths = args.all_lengths if args.all_lengths is not None else args.lengths
+  write_results(args.root, gaps, lengths, args.seeds, args.out)
 
 
 def _cell(runs, key='accuracy', scale=100.0, fmt='.1f'):
@@ -79,7 +82,9 @@ def _cell(runs, key='accuracy', scale=100.0, fmt='.1f'):
   return f'{np.mean(values):{fmt}}' + (f' +- {np.std(values):{fmt}}' if len(values) > 1 else '')
 
 
-def write_results(root, gaps, lengths, seeds):
+def write_results(root, gaps, lengths, seeds, out_md):
+  """Writes the spike-adding table (if gaps) and the adding-problem table (if lengths) to out_md, and the
+  accuracy-vs-gap plot beside it (if gaps)."""
   lines = [
     '### Spike adding (test accuracy %, 19 classes; chance ~ 10% for the most common sum)',
     '',
@@ -95,8 +100,7 @@ def write_results(root, gaps, lengths, seeds):
       row.append(_cell(runs))
       curves.setdefault(model, []).append(np.mean([r['accuracy'] for r in runs]) if runs else np.nan)
     lines.append(f'| {model} | {params or "-"} | ' + ' | '.join(row) + ' |')
-  lines += [
-    '',
+  adding = [
     '### Adding problem (test MSE; predicting the mean gives ~0.167; accuracy = |error| < 0.04, %)',
     '',
     '| model | params | ' + ' | '.join(f'T={n} MSE | T={n} acc' for n in lengths) + ' |',
@@ -108,13 +112,16 @@ def write_results(root, gaps, lengths, seeds):
       runs = [r for r in (_load(f'{root}/adding_{model}/len{n}/seed{s}') for s in seeds) if r]
       params = params or (runs[0]['num_params'] if runs else None)
       row += [_cell(runs, 'loss', 1.0, '.4f'), _cell(runs)]
-    lines.append(f'| {model} | {params or "-"} | ' + ' | '.join(row) + ' |')
-  table = '\n'.join(lines) + '\n'
-  out = os.path.join(HERE, 'results')
+    adding.append(f'| {model} | {params or "-"} | ' + ' | '.join(row) + ' |')
+  parts = ([lines] if gaps else []) + ([adding] if lengths else [])
+  table = '\n\n'.join('\n'.join(part) for part in parts) + '\n'
+  out = os.path.dirname(os.path.abspath(out_md))
   os.makedirs(out, exist_ok=True)
-  with open(os.path.join(out, 'results.md'), 'w') as f:
+  with open(out_md, 'w') as f:
     f.write(table)
   print(table)
+  if not gaps:
+    return
   import matplotlib
 
   matplotlib.use('Agg')

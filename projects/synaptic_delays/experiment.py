@@ -56,9 +56,13 @@ def run(
   if dry_run:
     return final
   tx = optimizer(num_steps)
-  variables = state_lib.init_variables(model, task.init_inputs(), jax.random.fold_in(jax.random.PRNGKey(seed), 0))
+  key = jax.random.fold_in(jax.random.PRNGKey(seed), 0)
+  # Shapes only (no eager initialisation): the values come from the final checkpoint.
+  abstract = jax.eval_shape(
+    lambda: state_lib.create_state(state_lib.init_variables(model, task.init_inputs(), key), tx)
+  )
   ckpt = Checkpointer(workdir)
-  state = ckpt.restore(state_lib.create_state(variables, tx))
+  state = ckpt.restore(abstract)
   ckpt.close()
   eval_step = jax.jit(loop.make_eval_step(model, task))
   batches = task.eval_batches()
