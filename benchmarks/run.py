@@ -25,21 +25,23 @@ def discover() -> list[str]:
 
 def main(argv=None) -> int:
   parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-  parser.add_argument('--only', action='append', default=[], help='family name(s), e.g. kan, ctm, launcher')
+  parser.add_argument(
+    '--only', action='append', default=[], help='family name(s), repeated or comma-separated: kan,ctm,launcher'
+  )
   parser.add_argument('--quick', action='store_true')
   parser.add_argument('--json', default=str(HERE / 'results' / 'all.json'))
   args = parser.parse_args(argv)
 
   rows: list[harness.Row] = []
   families = {name[len('bench_') :]: name for name in discover()}
-  wanted = args.only or ['launcher', *families]
+  wanted = [name for arg in args.only for name in arg.split(',') if name] or ['launcher', *families]
   if 'launcher' in wanted:
     rows += launcher_overhead.run(args.quick)
   for family in wanted:
     if family == 'launcher':
       continue
     if family not in families:
-      print(f'no benchmark for {family!r}; have {sorted(families)}', file=sys.stderr)
+      print(f'no benchmark for {family!r}; have {["launcher", *sorted(families)]}', file=sys.stderr)
       return 2
     try:
       rows += importlib.import_module(f'benchmarks.{families[family]}').run(quick=args.quick)

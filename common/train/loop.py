@@ -152,7 +152,8 @@ def train(
     abstract_state = jax.eval_shape(lambda v: state_lib.create_state(v, tx), variables)
     return {'num_params': state_lib.count_params(abstract_state['params'])}
   mesh = sharding.data_mesh()
-  state = sharding.replicate(state_lib.create_state(jax.jit(init)(params_key), tx), mesh)
+  # One program for the optimizer state instead of one eager op (and one tiny compile) per parameter shape.
+  state = sharding.replicate(jax.jit(lambda v: state_lib.create_state(v, tx))(jax.jit(init)(params_key)), mesh)
   num_params = state_lib.count_params(state['params'])
 
   # 2. Resume from the latest checkpoint, if any.
@@ -170,8 +171,13 @@ def train(
   eval_step = jax.jit(make_eval_step(model, task))
   arrays = sharding.replicate(task.train_arrays(), mesh)
   eval_batches = [sharding.replicate(b, mesh) for b in task.eval_batches()]
+  # Every argument is committed to the mesh the way the step's outputs are, so the second call reuses the first
+  # call's executable (uncommitted arguments would compile the step twice).
+  data_key, dropout_key = sharding.replicate((data_key, dropout_key), mesh)
   metric_shapes = jax.eval_shape(one_step, state, arrays, data_key, dropout_key)[1]
-  zero_metrics = lambda: jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), metric_shapes)  # noqa: E731
+  zero_metrics = lambda: sharding.replicate(  # noqa: E731
+    jax.tree_util.tree_map(lambda s: np.zeros(s.shape, s.dtype), metric_shapes), mesh
+  )
 
   # 4. The loop. Host syncs happen only at log/eval/checkpoint boundaries.
   progress = Progress(num_steps, start_step)
@@ -215,9 +221,12 @@ def train(
   return final
 
 
+_global_norm = jax.jit(optax.global_norm)  # one program, not one eager op per parameter
+
+
 def _finite_probe(state) -> dict[str, float]:
   """One number that is non-finite iff some parameter is (checked before every save)."""
-  return {'parameter_norm': float(optax.global_norm(state['params']))}
+  return {'parameter_norm': float(_global_norm(state['params']))}
 
 
 def _stop_if_diverged(metrics: dict[str, float], step: int, last_good_step, ckpt) -> None:
