@@ -31,11 +31,13 @@ sown into 'losses' as 'kan_reg' when reg_weight > 0. It needs the per-edge activ
 normalises by input/output scale and takes row/column entropies; we follow the paper's plain form.
 """
 
+import functools
 from typing import Sequence
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from common.kan import bases as bases_lib
 from common.train.errors import ConfigurationError
@@ -50,6 +52,31 @@ def fit_coefficients(basis_values: jax.Array, targets: jax.Array, rcond: float =
   a = jnp.swapaxes(basis_values, 0, 1)  # (in, N, M)
   y = jnp.swapaxes(targets, 0, 1)  # (in, N, out)
   return jnp.linalg.pinv(a, rtol=rcond) @ y
+
+
+@functools.cache
+def _init_fit_matrix(basis: str, grid_size: int, order: int, grid_range: tuple, rcond: float) -> np.ndarray:
+  """(M, G+1) float32: the least-squares map from values at the G+1 interior points of the INITIAL grid to coefficients.
+
+  Every input starts from the same grid row, so one small pseudo-inverse (float64 numpy, on the host, cached per
+  setting) serves all inputs of all layers, and no SVD is compiled into every jitted `init`.
+  """
+  spec = bases_lib.get_basis(basis)
+  with jax.ensure_compile_time_eval():  # concrete values even when called while tracing an init
+    grid = np.asarray(spec.initial_grid(1, grid_size, order, grid_range))  # (1, n_grid)
+    points = np.asarray(spec.interior(jnp.asarray(grid), order))  # (1, G+1)
+    samples = np.linspace(points[:, 0], points[:, -1], grid_size + 1)  # (G+1, 1)
+    evaluate = jax.jit(spec.evaluate, static_argnums=(2, 3))
+    values = evaluate(jnp.asarray(samples, jnp.float32), jnp.asarray(grid), grid_size, order)
+    a = np.asarray(values, np.float64)[:, 0, :]  # (G+1, M)
+  return np.linalg.pinv(a, rcond=rcond).astype(np.float32)
+
+
+def init_coefficients(basis: str, grid_size: int, order: int, grid_range, noise: jax.Array) -> jax.Array:
+  """pykan's coefficient init: the least-squares fit of `noise` (G+1, in, out), sampled at the G+1 interior points
+  of the initial grid, -> coef (in, M, out). Equals fit_coefficients on the initial grid (to float32 rounding)."""
+  fit = _init_fit_matrix(basis, int(grid_size), int(order), tuple(float(r) for r in grid_range), 1e-6)
+  return jnp.einsum('mn,nio->imo', fit, noise)
 
 
 class KANDense(nn.Module):
@@ -130,11 +157,10 @@ class KANDense(nn.Module):
     ).value
 
     def init_coef(key, shape):
-      points = spec.interior(grid, self.order)  # (in, G+1): pykan fits the noise at the interior knots.
-      samples = jnp.linspace(points[:, 0], points[:, -1], self.grid_size + 1)  # (G+1, in)
+      # pykan fits the noise at the G+1 interior points of the (initial) grid.
       noise = (jax.random.uniform(key, (self.grid_size + 1, in_dim, self.features)) - 0.5) * self.noise_scale
       noise = noise / self.grid_size
-      return fit_coefficients(spec.evaluate(samples, grid, self.grid_size, self.order), noise).reshape(shape)
+      return init_coefficients(self.basis, self.grid_size, self.order, self.grid_range, noise).reshape(shape)
 
     def init_scale_base(key, shape):
       u = jax.random.uniform(key, shape, minval=-1.0, maxval=1.0)
@@ -226,6 +252,7 @@ class KAN(nn.Module):
         reg_weight=self.reg_weight,
         out_of_range=self.out_of_range,
         noise_scale=self.noise_scale,
+        uniform_grid=self.uniform_grid,
         name=f'kan_{i}',
       )(x)
     return x

@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from common.kan import fast_init
 from common.kan import grid as grid_lib
 from common.train import loop
 from common.train import state as state_lib
@@ -98,13 +99,14 @@ def run_phases(
   final: dict[str, Any] = {}
   prev_model, variables, offset, truncated = None, None, 0, False
   total_steps = sum(p.num_steps for p in phases)
+  compiled: dict[Any, Any] = {}
   progress = Progress(total_steps, 0)
   for i, phase in enumerate(phases):
     if phase.num_steps < 1:
       raise ConfigurationError(f'phase {i} ({phase.tag}) has num_steps={phase.num_steps}; it must be at least 1.')
     model, tx = phase.model, optimizer(phase.num_steps)
     if phase.enter is None or variables is None:
-      variables = jax.jit(functools.partial(state_lib.init_variables, model, task.init_inputs()))(params_key)
+      variables = fast_init.run_init(functools.partial(state_lib.init_variables, model), task.init_inputs(), params_key)
     else:
       variables = phase.enter(prev_model, variables, model, samples)
     state = state_lib.create_state(jax.tree_util.tree_map(jnp.asarray, variables), tx)
@@ -116,9 +118,14 @@ def run_phases(
       writer.truncate_after(offset + start)
       truncated = True
 
-    one_step = loop.make_train_step(model, task, tx)
-    train_step = jax.jit(loop.accumulating(one_step), donate_argnums=(0, 1))
-    eval_step = jax.jit(loop.make_eval_step(model, task))
+    # Phases with the same model object (S-KAN's: only masks change) share the eval step, and the train step too
+    # when their lengths (so their optimizer schedules) match: fewer compilations, same computation.
+    if (id(model), phase.num_steps) not in compiled:
+      one_step = loop.make_train_step(model, task, tx)
+      compiled[id(model), phase.num_steps] = (one_step, jax.jit(loop.accumulating(one_step), donate_argnums=(0, 1)))
+    if id(model) not in compiled:
+      compiled[id(model)] = jax.jit(loop.make_eval_step(model, task))
+    (one_step, train_step), eval_step = compiled[id(model), phase.num_steps], compiled[id(model)]
     shapes = jax.eval_shape(one_step, state, arrays, data_key, dropout_key)[1]
     zeros = functools.partial(jax.tree_util.tree_map, lambda s: jnp.zeros(s.shape, s.dtype), shapes)
     sums, since = zeros(), 0
@@ -191,6 +198,7 @@ def train_grid_extension(
   grid_update_every: int = 0,
   grid_update_until: int = 0,
   grid_eps: float = 0.02,
+  max_phases: int | None = None,
   log_every: int = 100,
   eval_every: int = 500,
   checkpoint_every: int = 500,
@@ -200,7 +208,9 @@ def train_grid_extension(
 
   Between phases every KANDense grid is extended to the next size (extend_grid). With grid_update_every > 0 the
   grids are also re-fitted to the training inputs every that many steps up to step grid_update_until of each
-  phase (update_grid with grid_eps). Final metrics carry '<metric>_grid<G>' for every phase.
+  phase (update_grid with grid_eps). Final metrics carry '<metric>_grid<G>' for every phase. max_phases (for
+  smoke runs: the config binds it to the MAX_PHASES macro that configs/base/cpu_debug.gin sets) trains only the
+  first that many grid sizes.
   """
   if not hasattr(model, 'grid_size'):
     raise ConfigurationError(f'train_grid_extension.model={type(model).__name__} has no grid_size attribute.')
@@ -208,6 +218,10 @@ def train_grid_extension(
     raise ConfigurationError(f'train_grid_extension.grid_sizes={tuple(grid_sizes)} must be non-empty and increasing.')
   if num_steps < 1:
     raise ConfigurationError(f'train_grid_extension.num_steps={num_steps} must be at least 1.')
+  if max_phases is not None:
+    if max_phases < 1:
+      raise ConfigurationError(f'train_grid_extension.max_phases={max_phases} must be at least 1 (or None for all).')
+    grid_sizes = tuple(grid_sizes)[:max_phases]
   during = _grid_updater(grid_update_every, grid_update_until, grid_eps) if grid_update_every else None
   phases = [
     Phase(model.clone(grid_size=g), num_steps, enter=_extend if i else None, during=during, tag=f'grid{g}')

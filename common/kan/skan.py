@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import optax
 
 from common.kan import bases as bases_lib
-from common.kan.layers import BASE_ACTIVATIONS, GRID_COLLECTION, fit_coefficients
+from common.kan.layers import BASE_ACTIVATIONS, GRID_COLLECTION, init_coefficients
 from common.kan.phases import Phase, run_phases
 from common.train.errors import ConfigurationError
 
@@ -85,11 +85,9 @@ class SKANDense(nn.Module):
         lambda s=spec: s.initial_grid(in_dim, self.grid_size, self.order, tuple(self.grid_range)),
       ).value
 
-      def init_coef(key, shape, spec=spec, grid=grid):
-        points = spec.interior(grid, self.order)
-        samples = jnp.linspace(points[:, 0], points[:, -1], self.grid_size + 1)
+      def init_coef(key, shape, name=name):
         noise = (jax.random.uniform(key, (self.grid_size + 1, in_dim, self.features)) - 0.5) * self.noise_scale
-        return fit_coefficients(spec.evaluate(samples, grid, self.grid_size, self.order), noise / self.grid_size)
+        return init_coefficients(name, self.grid_size, self.order, self.grid_range, noise / self.grid_size)
 
       coef = self.param(f'coef_{name}', init_coef, (in_dim, m, self.features))
       terms += spec.terms(x2, grid, self.grid_size, self.order)

@@ -19,6 +19,7 @@ import numpy as np
 import optax
 
 from common.data import pipeline
+from common.kan import fast_init
 from common.kan.vit import ViT
 from common.train import state as state_lib
 from common.train.errors import ConfigurationError
@@ -58,10 +59,17 @@ def run(
   depth: int = 2,
   num_heads: int = 4,
   timing_repeats: int = 20,
+  max_variants: int | None = None,
   seed: int,
   workdir: str,
   dry_run: bool = False,
 ) -> dict[str, Any]:
+  """Trains every variant for num_seeds seeds (seed, seed+1, ...); max_variants (smoke runs; configs bind it to the
+  MAX_VARIANTS macro that configs/base/cpu_debug.gin sets) keeps only the first that many variants."""
+  if max_variants is not None:
+    if max_variants < 1:
+      raise ConfigurationError(f'compare.run: max_variants={max_variants} must be at least 1 (or None for all).')
+    variants = tuple(variants)[:max_variants]
   models = {v: build(v, dim, depth, num_heads) for v in variants}
   if num_seeds < 1 or num_steps < 1:
     raise ConfigurationError(f'compare.run: num_seeds={num_seeds} and num_steps={num_steps} must be positive.')
@@ -89,22 +97,25 @@ def run(
       updates, opt = tx.update(grads, opt, params)
       return optax.apply_updates(params, updates), opt
 
-    def train_one(key, model=model, step=step):
-      params = state_lib.init_variables(model, x_tr[:2], jax.random.fold_in(key, 0))['params']
+    def init(key, model=model):
+      return state_lib.init_variables(model, x_tr[:2], jax.random.fold_in(key, 0))['params']
+
+    def train_one(params, key, model=model, step=step):
       body = lambda c, i, key=key: (step(*c, jax.random.fold_in(key, i + 1)), None)  # noqa: E731
       (params, _), _ = jax.lax.scan(body, (params, tx.init(params)), jnp.arange(num_steps))
       return jnp.mean(jnp.argmax(model.apply({'params': params}, x_te), -1) == y_te)
 
     keys = jax.vmap(jax.random.PRNGKey)(jnp.arange(seed, seed + num_seeds))
     t0 = time.perf_counter()
-    acc = np.asarray(jax.jit(jax.vmap(train_one))(keys), np.float64)
+    acc = np.asarray(jax.jit(jax.vmap(train_one))(fast_init.run_init(jax.vmap(init), keys), keys), np.float64)
     secs = time.perf_counter() - t0
 
-    params = state_lib.init_variables(model, x_tr[:2], jax.random.PRNGKey(seed))['params']
+    params = fast_init.run_init(
+      lambda k, model=model: state_lib.init_variables(model, x_tr[:2], k)['params'], jax.random.PRNGKey(seed)
+    )
     opt = tx.init(params)
-    jstep = jax.jit(step)
-    compiled = jstep.lower(params, opt, jax.random.PRNGKey(0)).compile()
-    mem = compiled.memory_analysis()
+    jstep = jax.jit(step).lower(params, opt, jax.random.PRNGKey(0)).compile()  # timed and measured: one compile
+    mem = jstep.memory_analysis()
     temp_mb = getattr(mem, 'temp_size_in_bytes', 0) / 2**20 if mem is not None else float('nan')
     p, o = jstep(params, opt, jax.random.PRNGKey(0))
     jax.block_until_ready(p)

@@ -21,6 +21,7 @@ import optax
 
 from common.data import pipeline
 from common.data.synthetic import function_fitting
+from common.kan import fast_init
 from common.kan import skan as skan_lib
 from common.kan.layers import KAN
 from common.models.mlp import MLP
@@ -63,39 +64,54 @@ def _metric(kind: str, out, y):
   return jnp.mean(jnp.argmax(out, -1) == y)
 
 
+def _cosine(learning_rate: float, count, decay_steps):
+  """optax.cosine_decay_schedule(learning_rate, decay_steps)(count), with a traced decay_steps."""
+  count = jnp.minimum(count, decay_steps)
+  return learning_rate * (0.5 * (1 + jnp.cos(jnp.pi * count / decay_steps)))
+
+
 def _trainer(model, kind, train, test, *, steps: Sequence[int], batch_size, learning_rate, keep_top, granularity):
-  """train_one(key) -> final test metric, for one seed; `steps` per phase (one phase unless S-KAN)."""
+  """(init(key) -> variables, train(variables, key) -> final test metric) for one seed; `steps` per phase.
+
+  One lax.scan over all steps (one compiled body, not one per phase): at the first step of phase 1 (2) the S-KAN
+  masks narrow to the top `keep_top` (1) spaces and Adam restarts, and the learning rate is a cosine decay over
+  each phase's own length, which is optax.adam(cosine_decay_schedule(lr, n)) restarted per phase.
+  """
   x_tr, y_tr = jnp.asarray(train['inputs']), jnp.asarray(train['targets'])
   x_te, y_te = jnp.asarray(test['inputs']), jnp.asarray(test['targets'])
   if kind == 'regression':
     y_tr, y_te = y_tr.reshape(len(y_tr), -1), y_te.reshape(len(y_te), -1)
   n = x_tr.shape[0]
+  starts = np.concatenate([[0], np.cumsum(steps)[:-1]]).astype(np.int32)  # first global step of each phase
+  adam = optax.scale_by_adam()
 
-  def run_phase(variables, key, num):
-    tx = optax.adam(optax.cosine_decay_schedule(learning_rate, num))
+  def init(key):
+    return state_lib.init_variables(model, x_tr[:2], jax.random.fold_in(key, 0))
+
+  def train_one(variables, key):
     params, rest = variables['params'], {k: v for k, v in variables.items() if k != 'params'}
 
     def body(carry, i):
-      params, opt = carry
-      idx = jax.random.randint(jax.random.fold_in(key, i), (batch_size,), 0, n)
+      params, rest, opt = carry
+      phase = jnp.sum(i >= jnp.asarray(starts)) - 1
+      if len(steps) > 1:  # S-KAN: narrow the masks and restart Adam where a phase begins
+        for p, keep in ((1, keep_top), (2, 1)):
+          begin = i == starts[p]
+          narrowed = skan_lib.apply_selection({'params': params, **rest}, keep, granularity)
+          rest = jax.tree_util.tree_map(lambda a, b, c=begin: jnp.where(c, a, b), {k: narrowed[k] for k in rest}, rest)
+          opt = jax.tree_util.tree_map(lambda a, b, c=begin: jnp.where(c, a, b), adam.init(params), opt)
+      t = i - jnp.asarray(starts)[phase]
+      idx = jax.random.randint(jax.random.fold_in(jax.random.fold_in(key, 10 + phase), t), (batch_size,), 0, n)
       grads = jax.grad(lambda p: _loss(kind, model.apply({'params': p, **rest}, x_tr[idx]), y_tr[idx]))(params)
-      updates, opt = tx.update(grads, opt, params)
-      return (optax.apply_updates(params, updates), opt), None
+      updates, opt = adam.update(grads, opt, params)
+      lr = _cosine(learning_rate, t.astype(jnp.float32), jnp.asarray(steps, jnp.float32)[phase])
+      updates = jax.tree_util.tree_map(lambda u: -lr * u, updates)
+      return (optax.apply_updates(params, updates), rest, opt), None
 
-    (params, _), _ = jax.lax.scan(body, (params, tx.init(params)), jnp.arange(num))
-    return {'params': params, **rest}
+    (params, rest, _), _ = jax.lax.scan(body, (params, rest, adam.init(params)), jnp.arange(sum(steps)))
+    return _metric(kind, model.apply({'params': params, **rest}, x_te), y_te)
 
-  def train_one(key):
-    variables = state_lib.init_variables(model, x_tr[:2], jax.random.fold_in(key, 0))
-    for p, num in enumerate(steps):
-      if p == 1:
-        variables = skan_lib.apply_selection(variables, keep_top, granularity)
-      elif p == 2:
-        variables = skan_lib.apply_selection(variables, 1, granularity)
-      variables = run_phase(variables, jax.random.fold_in(key, 10 + p), num)
-    return _metric(kind, model.apply(variables, x_te), y_te)
-
-  return train_one
+  return init, train_one
 
 
 def run(
@@ -112,14 +128,23 @@ def run(
   phase_fractions: Sequence[float] = (0.5, 0.25, 0.25),
   keep_top: int = 2,
   granularity: str = 'edge',
+  max_models: int | None = None,
   seed: int,
   workdir: str,
   dry_run: bool = False,
 ) -> dict[str, Any]:
-  """Trains every (task, model) for num_seeds seeds (seed, seed+1, ...) and tabulates the test metric."""
+  """Trains every (task, model) for num_seeds seeds (seed, seed+1, ...) and tabulates the test metric.
+
+  max_models (smoke runs; configs bind it to the MAX_VARIANTS macro that configs/base/cpu_debug.gin sets) keeps
+  only that many models: 'skan', the model under test, first, then the others in order.
+  """
   if num_seeds < 1 or num_steps < 3:
     raise ConfigurationError(f'compare.run: num_seeds={num_seeds} must be >= 1 and num_steps={num_steps} >= 3.')
   skan_lib._check_schedule(phase_fractions, keep_top, granularity, len(pool))
+  if max_models is not None:
+    if max_models < 1:
+      raise ConfigurationError(f'compare.run: max_models={max_models} must be at least 1 (or None for all).')
+    models = ([m for m in models if m == 'skan'] + [m for m in models if m != 'skan'])[:max_models]
   results, flat = {}, {}
   for task in tasks:
     train, test, kind, out = _data(task, seed)
@@ -138,7 +163,7 @@ def run(
         flat[f'{task}/{name}/num_params'] = n_params
         continue
       steps = skan_lib.phase_steps(num_steps, phase_fractions) if name == 'skan' else [num_steps]
-      train_one = _trainer(
+      init, train_one = _trainer(
         model,
         kind,
         train,
@@ -151,7 +176,8 @@ def run(
       )
       keys = jax.vmap(lambda s: jax.random.PRNGKey(s))(jnp.arange(seed, seed + num_seeds))
       t0 = time.perf_counter()
-      values = np.asarray(jax.jit(jax.vmap(train_one))(keys), np.float64)
+      variables = fast_init.run_init(jax.vmap(init), keys)
+      values = np.asarray(jax.jit(jax.vmap(train_one))(variables, keys), np.float64)
       secs = time.perf_counter() - t0
       metric = 'rmse' if kind == 'regression' else 'accuracy'
       results.setdefault(task, {})[name] = {

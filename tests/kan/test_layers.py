@@ -5,8 +5,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from common.kan import bases
 from common.kan import grid as grid_lib
-from common.kan.layers import KAN, KANDense, regularization
+from common.kan.layers import KAN, KANDense, fit_coefficients, init_coefficients, regularization
 from common.train.errors import ConfigurationError
 
 
@@ -124,3 +125,22 @@ def test_uniform_grid_fast_path_equals_general_path():
   general, fast = KANDense(3, noise_scale=1.0), KANDense(3, noise_scale=1.0, uniform_grid=True)
   v = _init(general, x)
   np.testing.assert_allclose(_apply(fast, v, x), _apply(general, v, x), atol=1e-5)
+
+
+@pytest.mark.parametrize('basis', ['bspline', 'chebyshev', 'fourier', 'rbf', 'mexican_hat'])
+def test_host_init_fit_equals_least_squares_on_the_initial_grid(basis):
+  spec = bases.get_basis(basis)
+  grid = spec.initial_grid(3, 5, 3, (-1.0, 2.0))
+  points = spec.interior(grid, 3)
+  samples = jnp.linspace(points[:, 0], points[:, -1], 6)  # (G+1, in)
+  noise = jax.random.uniform(jax.random.PRNGKey(6), (6, 3, 2)) - 0.5
+  expected = fit_coefficients(spec.evaluate(samples, grid, 5, 3), noise)
+  np.testing.assert_allclose(init_coefficients(basis, 5, 3, (-1.0, 2.0), noise), expected, atol=2e-5)
+
+
+def test_kan_passes_uniform_grid_to_its_layers():
+  model = KAN(widths=(1,), grid_size=8, uniform_grid=True)
+  x = jax.random.uniform(jax.random.PRNGKey(7), (512, 1), minval=0.0, maxval=0.5) ** 2  # skewed samples
+  v = grid_lib.update_grid(model, _init(model, x[:2]), x, grid_eps=0.02)
+  knots = np.asarray(v['kan_grid']['kan_0']['grid'])[0]
+  np.testing.assert_allclose(np.diff(knots), np.diff(knots)[0], rtol=1e-4)  # the range moved, spacing uniform
