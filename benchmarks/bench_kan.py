@@ -97,17 +97,26 @@ def peers(repeats: int) -> dict:
 
 def run(quick: bool = False) -> list[harness.Row]:
   repeats = 5 if quick else 20
+  load_before = os.getloadavg()[0]
   train_ms, forward_ms = ours(repeats)
+  general_train_ms, general_forward_ms = ours(repeats, uniform_grid=False)  # Cox-de Boor (any grid)
   ceiling = matmul_ceiling(repeats)
   train_gflops = 3 * forward_flops(TRAIN_BATCH) / (train_ms * 1e6)
   fwd_gflops = forward_flops(FORWARD_BATCH) / (forward_ms * 1e6)
   results = peers(max(3, repeats // 2))
+  load = f'{load_before:.2f} -> {os.getloadavg()[0]:.2f}'  # 1-minute load average before ours -> after the peers
   rows = []
   for workload, ms, gflops, key in (
     (f'train step {list(WIDTHS)} B={TRAIN_BATCH} G={GRID} k={ORDER}', train_ms, train_gflops, 'train_ms'),
     (f'forward {list(WIDTHS)} B={FORWARD_BATCH}', forward_ms, fwd_gflops, 'forward_ms'),
   ):
-    extra = {'gflops_per_s': round(gflops, 1), 'matmul_gflops_per_s': round(ceiling, 1)}
+    general = general_train_ms if key == 'train_ms' else general_forward_ms
+    extra = {
+      'gflops_per_s': round(gflops, 1),
+      'matmul_gflops_per_s': round(ceiling, 1),
+      'ours_general_grid_ms': round(general, 2),
+      'load_average_1min': load,
+    }
     note = f'{gflops:.1f} GFLOP/s ({gflops / ceiling:.0%} of matmul)'
     if not results:
       rows.append(harness.Row(workload, ms, 'pykan/jaxkan', None, note + '; peer not installed', extra))
