@@ -133,6 +133,7 @@ def run(
       'step_ms': statistics.median(times),
       'temp_mb': temp_mb,
       'train_seconds_all_seeds': secs,
+      'num_steps': num_steps,
     }
     flat[f'{v}/accuracy'] = float(acc.mean())
     print(

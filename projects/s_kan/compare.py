@@ -193,15 +193,18 @@ def run(
         f'{task:24s} {name:12s} {metric}={values.mean():.4g} +- {values.std():.2g} params={n_params} ({secs:.0f}s)',
         flush=True,
       )
-  if dry_run:
-    return flat
+    if not dry_run:
+      _write(results, models, num_seeds, workdir)  # after every task, so a cut-short run keeps what it finished
+  return flat
+
+
+def _write(results, models, num_seeds, workdir) -> None:
   os.makedirs(workdir, exist_ok=True)
   with open(os.path.join(workdir, 'results.json'), 'w') as f:
     json.dump(results, f, indent=2)
   with open(os.path.join(workdir, 'results.md'), 'w') as f:
     f.write(table(results, models, num_seeds))
   plot(results, models, os.path.join(workdir, 'results.png'))
-  return flat
 
 
 def table(results, models, num_seeds) -> str:

@@ -60,4 +60,6 @@ def test_bad_pool_fails_at_construction():
     skan.SKAN(pool=())
   with pytest.raises(ConfigurationError, match="basis='wavelet'"):
     skan.SKANDense(3, pool=('bspline', 'wavelet'))
+  with pytest.raises(ConfigurationError, match='SKAN.grid_size=2 gives a grid of 3 points, fewer than order\\+1=4'):
+    skan.SKAN(grid_size=2, order=3)
   assert skan.phase_steps(10, (0.5, 0.25, 0.25)) == [5, 2, 3]
