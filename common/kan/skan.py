@@ -170,10 +170,16 @@ def _check_schedule(phase_fractions, keep_top, granularity, num_pool):
 
 
 def phase_steps(num_steps: int, phase_fractions: Sequence[float]) -> list[int]:
-  """Splits num_steps over the phases in proportion to phase_fractions (every phase at least 1 step)."""
+  """Splits num_steps over the phases in proportion to phase_fractions (largest remainders, ties to the later
+  phase; every phase at least 1 step). E.g. 1000 -> [500, 250, 250], 10 -> [5, 2, 3], 3 -> [1, 1, 1] (equal
+  lengths let run_phases reuse one compiled step)."""
   total = sum(phase_fractions)
-  steps = [max(1, round(num_steps * f / total)) for f in phase_fractions[:-1]]
-  return steps + [max(1, num_steps - sum(steps))]
+  exact = [num_steps * f / total for f in phase_fractions]
+  steps = [int(e) for e in exact]
+  by_remainder = sorted(range(len(exact)), key=lambda i: (exact[i] - steps[i], i), reverse=True)
+  for i in by_remainder[: num_steps - sum(steps)]:
+    steps[i] += 1
+  return [max(1, s) for s in steps]
 
 
 def train_skan(

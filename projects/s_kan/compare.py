@@ -21,6 +21,7 @@ import optax
 
 from common.data import pipeline
 from common.data.synthetic import function_fitting
+from common.kan import bases as bases_lib
 from common.kan import fast_init
 from common.kan import skan as skan_lib
 from common.kan.layers import KAN
@@ -42,6 +43,9 @@ def _mlp_width(d: int, out: int, target: int) -> int:
   return min(range(1, 2048), key=lambda h: abs(d * h + h + h * h + h + h * out + out - target))
 
 
+MATCHED = '_matched'  # model-name suffix: the single-basis KAN widened to the S-KAN's parameter count
+
+
 def _build(name: str, d: int, out: int, hidden: Sequence[int], grid_size: int, pool, skan_params: int):
   widths = tuple(hidden) + (out,)
   if name == 'skan':
@@ -49,6 +53,11 @@ def _build(name: str, d: int, out: int, hidden: Sequence[int], grid_size: int, p
   if name == 'mlp':
     h = _mlp_width(d, out, skan_params)
     return MLP(hidden=(h, h), out=out, act='silu')
+  if name.endswith(MATCHED):  # a single-basis KAN [d, h, out] with h chosen to match the S-KAN's parameter count
+    basis = name[: -len(MATCHED)]
+    per_edge = bases_lib.get_basis(basis, param='compare.models').num_basis(grid_size, 3) + 2  # coef, scales
+    h = max(1, round((skan_params - out) / ((d + out) * per_edge + 1)))
+    return KAN(widths=(h, out), basis=basis, grid_size=grid_size)
   return KAN(widths=widths, basis=name, grid_size=grid_size)
 
 
@@ -208,20 +217,39 @@ def _write(results, models, num_seeds, workdir) -> None:
 
 
 def table(results, models, num_seeds) -> str:
+  """The main table (single bases at hidden width 5, S-KAN, MLP) and, when run, the parameter-matched one."""
+  plain = [m for m in models if not m.endswith(MATCHED)]
+  matched = [m for m in models if m.endswith(MATCHED)]
   lines = [
     f'Test metric, mean +- std over {num_seeds} seeds (RMSE: lower is better; accuracy: higher). Params in brackets.',
     '',
-    '| task | ' + ' | '.join(models) + ' | S-KAN <= best single? | S-KAN < MLP? |',
-    '|---|' + '---|' * (len(models) + 2),
+    '| task | ' + ' | '.join(plain) + ' | S-KAN <= best single? | S-KAN < MLP? |',
+    '|---|' + '---|' * (len(plain) + 2),
   ]
+  cell = lambda r: f'{r["mean"]:.3g} +- {r["std"]:.1g} ({r["num_params"]})'  # noqa: E731
+  verdict = lambda ok: 'yes' if ok else 'no'  # noqa: E731
   for task, row in results.items():
-    cells = [f'{row[m]["mean"]:.3g} +- {row[m]["std"]:.1g} ({row[m]["num_params"]})' for m in models if m in row]
     sign = 1.0 if row[next(iter(row))]['metric'] == 'rmse' else -1.0
-    singles = [sign * row[m]['mean'] for m in models if m not in ('skan', 'mlp') and m in row]
-    verdict = lambda ok: 'yes' if ok else 'no'  # noqa: E731
+    singles = [sign * row[m]['mean'] for m in plain if m not in ('skan', 'mlp') and m in row]
     best = verdict('skan' in row and singles and sign * row['skan']['mean'] <= min(singles))
     vs_mlp = verdict('skan' in row and 'mlp' in row and sign * row['skan']['mean'] < sign * row['mlp']['mean'])
-    lines.append(f'| {task} | ' + ' | '.join(cells) + f' | {best} | {vs_mlp} |')
+    cells = ' | '.join(cell(row[m]) if m in row else '-' for m in plain)
+    lines.append(f'| {task} | {cells} | {best} | {vs_mlp} |')
+  if matched:
+    lines += [
+      '',
+      "Single-basis KANs widened to the S-KAN's parameter count (hidden width h chosen per task), same seeds:",
+      '',
+      '| task | skan | ' + ' | '.join(matched) + ' | S-KAN <= best matched single? |',
+      '|---|---|' + '---|' * (len(matched) + 1),
+    ]
+    for task, row in results.items():
+      if 'skan' not in row or not any(m in row for m in matched):
+        continue
+      sign = 1.0 if row['skan']['metric'] == 'rmse' else -1.0
+      best = verdict(sign * row['skan']['mean'] <= min(sign * row[m]['mean'] for m in matched if m in row))
+      cells = ' | '.join(cell(row[m]) if m in row else '-' for m in matched)
+      lines.append(f'| {task} | {cell(row["skan"])} | {cells} | {best} |')
   return '\n'.join(lines) + '\n'
 
 

@@ -10,7 +10,8 @@ import os
 
 from projects.s_kan import compare
 
-MODEL_ORDER = ('bspline', 'chebyshev', 'fourier', 'rbf', 'mexican_hat', 'skan', 'mlp')
+_BASES = ('bspline', 'chebyshev', 'fourier', 'rbf', 'mexican_hat')
+MODEL_ORDER = _BASES + ('skan', 'mlp') + tuple(b + compare.MATCHED for b in _BASES)
 
 
 def merge(workdirs, out: str) -> dict:

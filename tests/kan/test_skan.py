@@ -63,3 +63,5 @@ def test_bad_pool_fails_at_construction():
   with pytest.raises(ConfigurationError, match='SKAN.grid_size=2 gives a grid of 3 points, fewer than order\\+1=4'):
     skan.SKAN(grid_size=2, order=3)
   assert skan.phase_steps(10, (0.5, 0.25, 0.25)) == [5, 2, 3]
+  assert skan.phase_steps(1000, (0.5, 0.25, 0.25)) == [500, 250, 250]
+  assert skan.phase_steps(3, (0.5, 0.25, 0.25)) == [1, 1, 1]
