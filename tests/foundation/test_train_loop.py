@@ -6,6 +6,7 @@ import os
 
 import flax.linen as nn
 import jax.numpy as jnp
+import pytest
 
 from common.data import pipeline
 from common.data.synthetic import function_fitting
@@ -35,8 +36,15 @@ def test_run_writes_metrics_tensorboard_plot_and_final(tmp_path):
   assert [r['step'] for r in rows if r['split'] == 'eval'] == [10, 20]
   assert json.load(open(tmp_path / 'final_metrics.json'))['accuracy'] == final['accuracy']
   assert (tmp_path / 'curves.png').stat().st_size > 1000
-  events = [f for _, _, fs in os.walk(tmp_path / 'tensorboard') for f in fs if 'tfevents' in f]
-  assert events
+  # TensorBoard's own reader sees every logged scalar at its step.
+  from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+  for split, steps in (('train', [5, 10, 15, 20]), ('eval', [10, 20])):
+    events = EventAccumulator(str(tmp_path / 'tensorboard' / split))
+    events.Reload()
+    assert [e.step for e in events.Scalars('loss')] == steps
+    logged = [r['loss'] for r in rows if r['split'] == split]
+    assert [e.value for e in events.Scalars('loss')] == pytest.approx(logged, rel=1e-6)
   assert sorted(os.listdir(tmp_path / 'checkpoints')) == ['10', '20']
 
 
