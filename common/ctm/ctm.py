@@ -301,6 +301,14 @@ class CTM(nn.Module):
 
   def __call__(self, x: jax.Array, train: bool = False) -> dict[str, jax.Array]:
     carry, consts = self._prepare(x, train)
+    if self.is_initializing():
+      # Every parameter exists once _prepare has run (the tick's come from its own init in setup), so init skips the
+      # tick scan: compiling it again inside the jitted init only costs time (about a second on CPU).
+      b = x.shape[0]
+      return {
+        'predictions': jnp.zeros((b, self.iterations, self.out_dims), carry[1].dtype),
+        'certainties': jnp.zeros((b, self.iterations), carry[1].dtype),
+      }
 
     step = self._tick_fn(consts, train)
     if self.remat_ticks:

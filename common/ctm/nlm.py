@@ -18,6 +18,11 @@ def _uniform(bound: float):
   return init
 
 
+def per_neuron_matmul(x: jax.Array, w: jax.Array) -> jax.Array:
+  """(D, B, I) x (D, I, O) -> (D, B, O): D independent (B, I) @ (I, O) products."""
+  return jnp.einsum('dbi,dio->dbo', x, w)
+
+
 class SuperLinear(nn.Module):
   """Per-neuron linear maps: (B, D, I) -> (B, D, O), private weights for each of the D neurons.
 
@@ -43,7 +48,7 @@ class SuperLinear(nn.Module):
       w = self.param('w', init, (d, self.in_dims, self.out_dims))
       b = self.param('b', nn.initializers.zeros, (d, self.out_dims))
       if self.neurons_first:
-        out = jnp.einsum('dbi,dio->dbo', x, w) + b[:, None, :]
+        out = per_neuron_matmul(x, w) + b[:, None, :]
       else:
         out = jnp.einsum('bdi,dio->bdo', x, w) + b
     return out / temperature
