@@ -74,10 +74,11 @@ class TickAttention(nn.Module):
 
 
 class CTMTick(nn.Module):
-  """One internal tick. carry = (trace (D,B,M), z (B,D), alpha_a, beta_a, alpha_o, beta_o).
+  """One internal tick. carry = (trace (D,M,B), z (B,D), alpha_a, beta_a, alpha_o, beta_o).
 
-  The pre-activation history is kept neurons-first, (D, B, M), so the per-neuron contractions of the NLMs are
-  batched matmuls with the neuron axis leading and XLA inserts no transposes of the (large) history per tick.
+  The pre-activation history is kept neurons first and batch minor, (D, M, B): the NLMs' per-neuron contractions
+  then run as fused vectorised loops over the batch (common/ctm/nlm.py, layout 'dib') and XLA inserts no transposes
+  of the (large) history per tick.
   """
 
   d_model: int
@@ -108,14 +109,14 @@ class CTMTick(nn.Module):
 
     synapses = make_synapses(self.d_model, self.synapse_depth, self.dropout, self.unet_min_width, name='synapses')
     a = synapses(jnp.concatenate([o, z], axis=-1), train)
-    trace = jnp.concatenate([trace[..., 1:], a.T[..., None]], axis=-1)
+    trace = jnp.concatenate([trace[:, 1:], a.T[:, None, :]], axis=1)
     nlm = NeuronLevelModels(
       self.memory_length,
       self.memory_hidden_dims,
       self.deep_nlms,
       self.shared_nlm,
       self.dropout_nlm,
-      neurons_first=True,
+      layout='dib',
       name='nlm',
     )
     z = nlm(trace, train).T
@@ -236,7 +237,7 @@ class CTM(nn.Module):
     n_o = synch.synch_size(self.neuron_select_type, self.n_synch_out)
     n_a = synch.synch_size(self.neuron_select_type, self.n_synch_action)
     zo, za = jnp.zeros((1, n_o)), jnp.zeros((1, n_a))
-    carry = (jnp.zeros((d, 1, m)), jnp.zeros((1, d)), za, za, zo, zo)
+    carry = (jnp.zeros((d, m, 1)), jnp.zeros((1, d)), za, za, zo, zo)
     consts = {'keys': jnp.zeros((1, 1, h, self.d_input // h)), 'values': jnp.zeros((1, 1, h, self.d_input // h))}
     consts.update(r_out=zo[0], r_action=za[0], **self._selectors())
     return carry, consts
@@ -291,7 +292,7 @@ class CTM(nn.Module):
     }
     consts.update(self._selectors())
     z0 = jnp.broadcast_to(self.start_activated_state, (b, self.d_model))
-    trace0 = jnp.broadcast_to(self.start_trace[:, None, :], (self.d_model, b, self.memory_length))
+    trace0 = jnp.broadcast_to(self.start_trace[:, :, None], (self.d_model, self.memory_length, b))
     # The out accumulator is seeded once from the start state (reference); the action one starts empty, which with
     # alpha = beta = 0 reproduces its first step alpha = z_i z_j, beta = 1.
     pp_o = synch.pair_products(z0, consts['out_left'], consts['out_right'])

@@ -1,7 +1,13 @@
 """Neuron-level models (NLMs): every neuron d maps its own pre-activation history A_d in R^M to z_d.
 
-The D private MLPs are one batched contraction: einsum('bdm,dmh->bdh') with weights of shape (D, M, H), so
-there is no loop over neurons. `SharedNLM` is the ablation that uses one MLP for all neurons.
+The D private MLPs are one batched contraction over all neurons (weights of shape (D, M, H)), so there is no loop
+over neurons. `shared=True` is the ablation that uses one MLP for all neurons.
+
+Layouts (`layout`, the axis order of the input): 'bdi' (batch, neurons, features; the reference's), 'dbi', and
+'dib' (neurons, features, batch), which the CTM's tick uses: with the batch as the minor axis the contraction over
+the few (M or H) features is a short sum of broadcast products that XLA fuses into one vectorised loop, about 3x
+faster on CPU than the batched matmul of tiny (B, M) @ (M, H) blocks. Its gradient is written by hand
+(`_dib_matmul`) because the automatic one reduces over the batch once per (feature, output) pair.
 """
 
 import flax.linen as nn
@@ -9,6 +15,8 @@ import jax
 import jax.numpy as jnp
 
 from common.ctm.synapses import glu
+
+LAYOUTS = ('bdi', 'dbi', 'dib')
 
 
 def _uniform(bound: float):
@@ -18,13 +26,44 @@ def _uniform(bound: float):
   return init
 
 
-def per_neuron_matmul(x: jax.Array, w: jax.Array) -> jax.Array:
-  """(D, B, I) x (D, I, O) -> (D, B, O): D independent (B, I) @ (I, O) products."""
-  return jnp.einsum('dbi,dio->dbo', x, w)
+def _dib_forward(x: jax.Array, w: jax.Array) -> jax.Array:
+  # out[d, o, b] = sum_i w[d, i, o] x[d, i, b], unrolled over the (few) input features i.
+  out = w[:, 0, :, None] * x[:, 0, None, :]
+  for i in range(1, x.shape[1]):
+    out = out + w[:, i, :, None] * x[:, i, None, :]
+  return out
+
+
+@jax.custom_vjp
+def _dib_matmul(x: jax.Array, w: jax.Array) -> jax.Array:
+  """(D, I, B) x (D, I, O) -> (D, O, B): D independent (O, I) @ (I, B) products, batch minor."""
+  return _dib_forward(x, w)
+
+
+def _dib_fwd(x, w):
+  return _dib_forward(x, w), (x, w)
+
+
+def _dib_bwd(res, g):
+  x, w = res
+  # dx[d, i, b] = sum_o w[d, i, o] g[d, o, b] is the same kind of short sum (over O); dw is one batched matmul.
+  return _dib_forward(g, jnp.swapaxes(w, 1, 2)), jnp.einsum('dib,dob->dio', x, g)
+
+
+_dib_matmul.defvjp(_dib_fwd, _dib_bwd)
+
+
+def per_neuron_matmul(x: jax.Array, w: jax.Array, layout: str = 'bdi') -> jax.Array:
+  """x in `layout` with features I, w (D, I, O) -> the same layout with features O."""
+  if layout == 'dib':
+    return _dib_matmul(x, w)
+  if layout == 'dbi':
+    return jnp.einsum('dbi,dio->dbo', x, w)
+  return jnp.einsum('bdi,dio->bdo', x, w)
 
 
 class SuperLinear(nn.Module):
-  """Per-neuron linear maps: (B, D, I) -> (B, D, O), private weights for each of the D neurons.
+  """Per-neuron linear maps: (B, D, I) -> (B, D, O) (or the other `layout`s), private weights for each neuron.
 
   Weights w (D, I, O) ~ U(+-1/sqrt(I+O)), bias (D, O) = 0, and a learnable scalar temperature (init 1) that divides
   the output, as in the reference's SuperLinear.
@@ -33,29 +72,31 @@ class SuperLinear(nn.Module):
   in_dims: int
   out_dims: int
   shared: bool = False  # one weight matrix for all neurons (ablation)
-  neurons_first: bool = False  # x is (D, B, I) -> (D, B, O): the batched contraction needs no transposes
+  layout: str = 'bdi'
 
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
-    d = x.shape[0] if self.neurons_first else x.shape[-2]
+    d = x.shape[-2] if self.layout == 'bdi' else x.shape[0]
     init = _uniform(1.0 / (self.in_dims + self.out_dims) ** 0.5)
     temperature = self.param('temperature', nn.initializers.ones, ())
     if self.shared:
       w = self.param('w', init, (self.in_dims, self.out_dims))
       b = self.param('b', nn.initializers.zeros, (self.out_dims,))
-      out = jnp.einsum('...i,io->...o', x, w) + b
+      if self.layout == 'dib':
+        out = jnp.einsum('dib,io->dob', x, w) + b[:, None]
+      else:
+        out = jnp.einsum('...i,io->...o', x, w) + b
     else:
       w = self.param('w', init, (d, self.in_dims, self.out_dims))
       b = self.param('b', nn.initializers.zeros, (d, self.out_dims))
-      if self.neurons_first:
-        out = per_neuron_matmul(x, w) + b[:, None, :]
-      else:
-        out = jnp.einsum('bdi,dio->bdo', x, w) + b
+      bias = {'bdi': b, 'dbi': b[:, None, :], 'dib': b[:, :, None]}[self.layout]
+      out = per_neuron_matmul(x, w, self.layout) + bias
     return out / temperature
 
 
 class NeuronLevelModels(nn.Module):
-  """Pre-activation histories (B, D, M) -> post-activations (B, D).
+  """Pre-activation histories (B, D, M) -> post-activations (B, D); with layout 'dbi' (D, B, M) -> (D, B), with
+  'dib' (D, M, B) -> (D, B).
 
   deep: SuperLinear(M -> 2H) -> GLU -> SuperLinear(H -> 2) -> GLU. shallow: SuperLinear(M -> 2) -> GLU.
   shared=True replaces the private per-neuron weights by one MLP shared by all neurons (the paper's ablation).
@@ -66,17 +107,17 @@ class NeuronLevelModels(nn.Module):
   deep: bool = True
   shared: bool = False
   dropout: float = 0.0
-  neurons_first: bool = False  # trace (D, B, M) -> (D, B), the layout the CTM's tick keeps (faster on CPU)
+  layout: str = 'bdi'
 
   @nn.compact
   def __call__(self, trace: jax.Array, train: bool = False) -> jax.Array:
+    axis = 1 if self.layout == 'dib' else -1
     x = trace
+    x = nn.Dropout(self.dropout, deterministic=not train)(x)
     if self.deep:
+      x = glu(SuperLinear(self.memory_length, 2 * self.hidden, self.shared, self.layout, name='layer1')(x), axis)
       x = nn.Dropout(self.dropout, deterministic=not train)(x)
-      x = glu(SuperLinear(self.memory_length, 2 * self.hidden, self.shared, self.neurons_first, name='layer1')(x))
-      x = nn.Dropout(self.dropout, deterministic=not train)(x)
-      x = glu(SuperLinear(self.hidden, 2, self.shared, self.neurons_first, name='layer2')(x))
+      x = glu(SuperLinear(self.hidden, 2, self.shared, self.layout, name='layer2')(x), axis)
     else:
-      x = nn.Dropout(self.dropout, deterministic=not train)(x)
-      x = glu(SuperLinear(self.memory_length, 2, self.shared, self.neurons_first, name='layer1')(x))
-    return x[..., 0]
+      x = glu(SuperLinear(self.memory_length, 2, self.shared, self.layout, name='layer1')(x), axis)
+    return jnp.squeeze(x, axis)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every parity experiment for the given seeds, one after another, into $ROOT/<experiment>_s<seed>.
 #   SEEDS="0" ROOT=/tmp/ctm_parity bash projects/ctm_parity/run_all.sh
-# NUM_STEPS (optional) overrides the configs' step count; EXPERIMENTS picks a subset.
+# NUM_STEPS (optional) overrides the configs' step count; EXPERIMENTS picks a subset; LOCK=/tmp/brainnets-cpu.lock
+# runs each experiment under `flock LOCK` (one locked command per run on a shared machine).
 # then: .venv/bin/python -m projects.ctm_parity.report --root=/tmp/ctm_parity
 set -euo pipefail
 ROOT=${ROOT:-/tmp/ctm_parity}
@@ -13,7 +14,7 @@ for seed in $SEEDS; do
   for exp in $EXPERIMENTS; do
     dir="$ROOT/${exp}_s${seed}"
     if [ -f "$dir/final_metrics.json" ]; then continue; fi
-    .venv/bin/python -m launch --gin_file="configs/ctm_parity/${exp}.gin" --workdir="$dir" \
+    ${LOCK:+flock "$LOCK"} .venv/bin/python -m launch --gin_file="configs/ctm_parity/${exp}.gin" --workdir="$dir" \
       --gin.SEED="$seed" "${STEPS_ARGS[@]}" \
       > "$ROOT/${exp}_s${seed}.log" 2>&1 || echo "failed: $exp seed $seed" >&2
   done

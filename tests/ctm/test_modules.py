@@ -133,3 +133,19 @@ def test_tick_loss_averages_min_loss_and_most_certain_ticks():
   _, per_example, t2 = losses.tick_loss(ce, cert, use_most_certain=False)
   np.testing.assert_allclose(per_example, [(1.0 + 2.0) / 2, (0.5 + 6.0) / 2])
   np.testing.assert_array_equal(t2, [2, 2])
+
+
+@pytest.mark.parametrize('kw', [dict(deep=True), dict(deep=False), dict(shared=True)])
+def test_nlm_layouts_agree_in_values_and_gradients(kw):
+  """The CTM's (D, M, B) layout, with its hand-written gradient, computes the reference (B, D, M) layout's maths."""
+  trace = jax.random.normal(jax.random.PRNGKey(0), (3, 5, 4))  # (B, D, M)
+  ref = NeuronLevelModels(memory_length=4, hidden=3, **kw)
+  dib = NeuronLevelModels(memory_length=4, hidden=3, layout='dib', **kw)
+  v = ref.init(jax.random.PRNGKey(1), trace)
+  v = jax.tree_util.tree_map(lambda p: p + 0.1 * jax.random.normal(jax.random.PRNGKey(2), p.shape), v)  # nonzero b
+  as_dib = lambda t: jnp.transpose(t, (1, 2, 0))  # noqa: E731
+  np.testing.assert_allclose(dib.apply(v, as_dib(trace)).T, ref.apply(v, trace), rtol=1e-5, atol=1e-6)
+  g_ref = jax.grad(lambda v, t: jnp.sum(jnp.sin(ref.apply(v, t))), (0, 1))(v, trace)
+  g_dib = jax.grad(lambda v, t: jnp.sum(jnp.sin(dib.apply(v, as_dib(t)).T)), (0, 1))(v, trace)
+  for a, b in zip(jax.tree_util.tree_leaves(g_ref), jax.tree_util.tree_leaves(g_dib)):
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
