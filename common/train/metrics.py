@@ -24,6 +24,20 @@ def read_jsonl(path: str) -> list[dict]:
     return [json.loads(line) for line in f if line.strip()]
 
 
+def read_finished_runs(workdirs) -> list[dict]:
+  """The final_metrics.json of every workdir that has one (runs that finished), in the given order.
+
+  For results scripts that gather seeds: workdirs of unfinished or missing runs are skipped.
+  """
+  runs = []
+  for workdir in workdirs:
+    path = os.path.join(workdir, 'final_metrics.json')
+    if os.path.exists(path):
+      with open(path) as f:
+        runs.append(json.load(f))
+  return runs
+
+
 class MetricWriter:
   def __init__(self, workdir: str, *, console: bool = True):
     self.is_writer = jax.process_index() == 0

@@ -11,12 +11,13 @@ for each set of bindings); finished runs (with final_metrics.json) are skipped. 
 
 import argparse
 import functools
-import json
 import os
 import subprocess
 import sys
 
 import numpy as np
+
+from common.train.metrics import read_finished_runs
 
 VARIANTS = ('ad_kwinners', 'kwinners_only', 'dendrites_only', 'mlp')
 NAMES = {
@@ -70,12 +71,7 @@ def write_table(root, seeds, task_counts, out):
   ]
   for tasks in task_counts:
     for variant in VARIANTS:
-      runs = []
-      for seed in seeds:
-        path = os.path.join(root, f'{variant}_{tasks}', f'seed{seed}', 'final_metrics.json')
-        if os.path.exists(path):
-          with open(path) as f:
-            runs.append(json.load(f))
+      runs = read_finished_runs(os.path.join(root, f'{variant}_{tasks}', f'seed{seed}') for seed in seeds)
       if not runs:
         continue
       stat = functools.partial(_stat, runs)

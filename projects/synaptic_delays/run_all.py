@@ -6,12 +6,13 @@ Output: projects/synaptic_delays/results/results.md (accuracy, parameters, accur
 """
 
 import argparse
-import json
 import os
 import subprocess
 import sys
 
 import numpy as np
+
+from common.train.metrics import read_finished_runs
 
 TASKS = ('texture', 'motif')
 VARIANTS = ('none', 'fixed', 'dcls', 'kernel')
@@ -61,12 +62,7 @@ def write_table(root, seeds):
   ]
   for task in TASKS:
     for variant in VARIANTS:
-      runs = []
-      for seed in seeds:
-        path = os.path.join(root, f'{task}_{variant}', f'seed{seed}', 'final_metrics.json')
-        if os.path.exists(path):
-          with open(path) as f:
-            runs.append(json.load(f))
+      runs = read_finished_runs(os.path.join(root, f'{task}_{variant}', f'seed{seed}') for seed in seeds)
       if not runs:
         continue
       cells = []
