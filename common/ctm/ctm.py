@@ -3,15 +3,17 @@
 Per tick t (reference models/ctm.py forward):
   1. S_action = synch(z, action pairs)             recurrent decayed inner product (common/ctm/synch.py)
   2. o = MultiHeadAttention(q = W_q S_action, keys/values = LayerNorm(Dense(backbone(x))))
-  3. a = synapses([o; z])                           (B, D)
-  4. A = FIFO of the last M pre-activations          (B, D, M), learnable initial trace
-  5. z = NLM(A)                                     private per-neuron MLPs, one einsum
+  3. a = synapses([o; z])                           D pre-activations
+  4. A = FIFO of the last M pre-activations          (D, M) per example, learnable initial trace
+  5. z = NLM(A)                                     private per-neuron MLPs, no loop over neurons
   6. S_out = synch(z, out pairs); y_t = W_out S_out; certainty_t = 1 - normalised entropy(y_t)
 
-The ticks run in nn.scan (one compiled tick body, no Python loop over ticks or neurons). Keys and values are
-projected once per input, not once per tick (the reference recomputes them inside torch's attention each tick;
-the result is identical). `adaptive` runs the same tick body in nn.while_loop and stops each example once its
-certainty passes a threshold.
+The ticks run in lax.scan (one compiled tick body, no Python loop over ticks or neurons). Inside the tick every
+array is in the column layout, features first and batch last ((D, B), (D, M, B); common/ctm/columns.py), so no
+tick transposes anything; inputs and outputs are batch-major. Keys and values are projected once per input, not once
+per tick (the reference recomputes them inside torch's attention each tick; the result is identical). Certainties
+are computed from the stacked predictions after the scan. `adaptive` runs the same tick body in a while loop and
+stops each example once its certainty passes a threshold.
 
 Outputs of __call__: {'predictions': (B, T, out_dims), 'certainties': (B, T)}.
 """
@@ -23,6 +25,7 @@ import jax
 import jax.numpy as jnp
 
 from common.ctm import synch
+from common.ctm.columns import ColumnAttention, ColumnDense, layer_norm
 from common.ctm.losses import certainty
 from common.ctm.nlm import NeuronLevelModels
 from common.ctm.synapses import make_synapses
@@ -74,11 +77,11 @@ class TickAttention(nn.Module):
 
 
 class CTMTick(nn.Module):
-  """One internal tick. carry = (trace (D,M,B), z (B,D), alpha_a, beta_a, alpha_o, beta_o).
+  """One internal tick, column layout. carry = (trace (D, M, B), z (D, B), alpha_a, beta_a (P_a, B), alpha_o,
+  beta_o (P_o, B)); returns (carry, (y (out_dims, B), attention weights (heads, S, B))).
 
-  The pre-activation history is kept neurons first and batch minor, (D, M, B): the NLMs' per-neuron contractions
-  then run as fused vectorised loops over the batch (common/ctm/nlm.py, layout 'dib') and XLA inserts no transposes
-  of the (large) history per tick.
+  The NLMs' per-neuron contractions run as fused vectorised loops over the minor batch axis (common/ctm/nlm.py,
+  layout 'dib'), and the synapses, attention and synchronisation read and write the same layout.
   """
 
   d_model: int
@@ -99,17 +102,21 @@ class CTMTick(nn.Module):
   @nn.compact
   def __call__(self, carry, consts, train: bool = False):
     trace, z, alpha_a, beta_a, alpha_o, beta_o = carry
-    pp_a = synch.pair_products(z, consts['action_left'], consts['action_right'])
-    s_action, alpha_a, beta_a = synch.update(alpha_a, beta_a, pp_a, consts['r_action'])
+    pp_a = synch.pair_products(z, consts['action_left'], consts['action_right'], columns=True)
+    s_action, alpha_a, beta_a = synch.update(alpha_a, beta_a, pp_a, consts['r_action'][:, None])
 
-    q = nn.Dense(self.d_input, name='q_proj')(s_action)
-    o, attn = TickAttention(self.d_input, self.heads, self.dropout, name='attention')(
+    q = ColumnDense(self.d_input, name='q_proj')(s_action)
+    o, attn = ColumnAttention(self.d_input, self.heads, self.dropout, name='attention')(
       q, consts['keys'], consts['values'], train
     )
 
-    synapses = make_synapses(self.d_model, self.synapse_depth, self.dropout, self.unet_min_width, name='synapses')
-    a = synapses(jnp.concatenate([o, z], axis=-1), train)
-    trace = jnp.concatenate([trace[:, 1:], a.T[:, None, :]], axis=1)
+    synapses = make_synapses(
+      self.d_model, self.synapse_depth, self.dropout, self.unet_min_width, name='synapses', columns=True
+    )
+    a = synapses(jnp.concatenate([o, z], axis=0), train)
+    # The barrier materialises the new history: without it XLA fuses the synapses' LayerNorm into the NLMs' loop and
+    # recomputes it for each of the 2H outputs of every neuron (measured: 9 ms of the parity-16 step on CPU).
+    trace = jax.lax.optimization_barrier(jnp.concatenate([trace[:, 1:], a[:, None, :]], axis=1))
     nlm = NeuronLevelModels(
       self.memory_length,
       self.memory_hidden_dims,
@@ -119,13 +126,12 @@ class CTMTick(nn.Module):
       layout='dib',
       name='nlm',
     )
-    z = nlm(trace, train).T
+    z = nlm(trace, train)
 
-    pp_o = synch.pair_products(z, consts['out_left'], consts['out_right'])
-    s_out, alpha_o, beta_o = synch.update(alpha_o, beta_o, pp_o, consts['r_out'])
-    y = nn.Dense(self.out_dims, name='output_projector')(s_out if self.readout == 'synch' else z)
-    c = certainty(y, self.prediction_reshaper)
-    return (trace, z, alpha_a, beta_a, alpha_o, beta_o), (y, c, attn)
+    pp_o = synch.pair_products(z, consts['out_left'], consts['out_right'], columns=True)
+    s_out, alpha_o, beta_o = synch.update(alpha_o, beta_o, pp_o, consts['r_out'][:, None])
+    y = ColumnDense(self.out_dims, name='output_projector')(s_out if self.readout == 'synch' else z)
+    return (trace, z, alpha_a, beta_a, alpha_o, beta_o), (y, attn)
 
 
 class CTM(nn.Module):
@@ -144,7 +150,8 @@ class CTM(nn.Module):
     backbone: a module inputs -> (B, S, F) tokens.
     shared_nlm: ablation, one MLP shared by all neurons instead of private NLMs.
     readout: 'synch' (paper) or 'post' (ablation: y_t = W z_t from the post-activations).
-    remat_ticks: recompute each tick's intermediates in the backward pass (faster on CPU, far less memory).
+    remat_ticks: recompute each tick's intermediates in the backward pass, except the outputs of the dense layers'
+      matmuls, which are saved (faster on CPU than saving everything or nothing, and far less memory).
   """
 
   iterations: int = 16
@@ -205,7 +212,7 @@ class CTM(nn.Module):
     self.decay_params_out = self.param('decay_params_out', nn.initializers.zeros, (sizes['out'],))
     self.decay_params_action = self.param('decay_params_action', nn.initializers.zeros, (sizes['action'],))
     self.kv_proj = nn.Dense(self.d_input)
-    self.kv_norm = nn.LayerNorm()
+    self.kv_norm = layer_norm()
     self.attn_key = nn.Dense(self.d_input)
     self.attn_value = nn.Dense(self.d_input)
     tick = self._tick_module()
@@ -236,17 +243,17 @@ class CTM(nn.Module):
     d, m, h = self.d_model, self.memory_length, self.heads
     n_o = synch.synch_size(self.neuron_select_type, self.n_synch_out)
     n_a = synch.synch_size(self.neuron_select_type, self.n_synch_action)
-    zo, za = jnp.zeros((1, n_o)), jnp.zeros((1, n_a))
-    carry = (jnp.zeros((d, m, 1)), jnp.zeros((1, d)), za, za, zo, zo)
-    consts = {'keys': jnp.zeros((1, 1, h, self.d_input // h)), 'values': jnp.zeros((1, 1, h, self.d_input // h))}
-    consts.update(r_out=zo[0], r_action=za[0], **self._selectors())
+    zo, za = jnp.zeros((n_o, 1)), jnp.zeros((n_a, 1))
+    carry = (jnp.zeros((d, m, 1)), jnp.zeros((d, 1)), za, za, zo, zo)
+    consts = {'keys': jnp.zeros((h, self.d_input // h, 1, 1)), 'values': jnp.zeros((h, self.d_input // h, 1, 1))}
+    consts.update(r_out=zo[:, 0], r_action=za[:, 0], **self._selectors())
     return carry, consts
 
   def _selectors(self) -> dict[str, jax.Array]:
     idx, out = self.pair_indices(), {}
     for kind in ('out', 'action'):
       out[f'{kind}_left'], out[f'{kind}_right'] = synch.selectors(
-        self.d_model, idx[f'{kind}_left'], idx[f'{kind}_right']
+        self.d_model, idx[f'{kind}_left'], idx[f'{kind}_right'], columns=True
       )
     return out
 
@@ -279,24 +286,25 @@ class CTM(nn.Module):
     return {'out_left': out[0], 'out_right': out[1], 'action_left': act[0], 'action_right': act[1]}
 
   def _prepare(self, x, train: bool):
-    """Features, tick-invariant constants and the initial carry."""
+    """Features, tick-invariant constants and the initial carry, in the tick's column layout."""
     tokens = self.backbone(x, train=train) if self.backbone is not None else x
     kv = self.kv_norm(self.kv_proj(tokens))
     b, s = kv.shape[:2]
     d_head = self.d_input // self.heads
+    heads_first = lambda t: jnp.transpose(t.reshape(b, s, self.heads, d_head), (2, 3, 1, 0))  # noqa: E731
     consts = {
-      'keys': self.attn_key(kv).reshape(b, s, self.heads, d_head),
-      'values': self.attn_value(kv).reshape(b, s, self.heads, d_head),
+      'keys': heads_first(self.attn_key(kv)),  # (heads, d_head, S, B)
+      'values': heads_first(self.attn_value(kv)),
       'r_out': jnp.exp(-synch.clamp_decay(self.decay_params_out)),
       'r_action': jnp.exp(-synch.clamp_decay(self.decay_params_action)),
     }
     consts.update(self._selectors())
-    z0 = jnp.broadcast_to(self.start_activated_state, (b, self.d_model))
+    z0 = jnp.broadcast_to(self.start_activated_state[:, None], (self.d_model, b))
     trace0 = jnp.broadcast_to(self.start_trace[:, :, None], (self.d_model, self.memory_length, b))
     # The out accumulator is seeded once from the start state (reference); the action one starts empty, which with
     # alpha = beta = 0 reproduces its first step alpha = z_i z_j, beta = 1.
-    pp_o = synch.pair_products(z0, consts['out_left'], consts['out_right'])
-    zeros_a = jnp.zeros((b, synch.synch_size(self.neuron_select_type, self.n_synch_action)), kv.dtype)
+    pp_o = synch.pair_products(z0, consts['out_left'], consts['out_right'], columns=True)
+    zeros_a = jnp.zeros((synch.synch_size(self.neuron_select_type, self.n_synch_action), b), kv.dtype)
     carry = (trace0, z0, zeros_a, zeros_a, pp_o, jnp.ones_like(pp_o))
     return carry, consts
 
@@ -313,9 +321,12 @@ class CTM(nn.Module):
 
     step = self._tick_fn(consts, train)
     if self.remat_ticks:
-      step = jax.checkpoint(step)
-    _, (ys, cs, _) = jax.lax.scan(step, carry, jnp.arange(self.iterations))
-    return {'predictions': jnp.swapaxes(ys, 0, 1), 'certainties': jnp.swapaxes(cs, 0, 1)}
+      # Saving the (small) matmul outputs spares the backward pass recomputing the synapses' matmul (measured: the
+      # parity-16 step 40.6 -> 34.1 ms on CPU); saving every residual instead writes ~40 MB per step (slower).
+      step = jax.checkpoint(step, policy=jax.checkpoint_policies.dots_with_no_batch_dims_saveable)
+    _, (ys, _) = jax.lax.scan(step, carry, jnp.arange(self.iterations))
+    predictions = jnp.transpose(ys, (2, 0, 1))  # (T, out_dims, B) -> (B, T, out_dims)
+    return {'predictions': predictions, 'certainties': certainty(predictions, self.prediction_reshaper)}
 
   def adaptive(self, x: jax.Array, threshold: float) -> dict[str, jax.Array]:
     """Inference that stops each example at the first tick whose certainty reaches `threshold`.
@@ -344,7 +355,9 @@ class CTM(nn.Module):
       return jnp.logical_and(c['t'] < self.iterations, ~jnp.all(c['halted']))
 
     def body(c):
-      state, (y, cert, _) = step(c['state'], c['t'])
+      state, (y, _) = step(c['state'], c['t'])
+      y = y.T
+      cert = certainty(y, self.prediction_reshaper)
       t = c['t'] + 1
       last = t == self.iterations
       newly = (~c['halted']) & ((cert >= threshold) | last)

@@ -3,6 +3,9 @@
 depth 1: Dropout -> Dense(2D) -> GLU -> LayerNorm (the reference's setting for parity and QAMNIST).
 depth > 1: a U-Net MLP whose widths taper linearly from D to `min_width` (16 in the reference) with a
 LayerNorm'd skip connection at each level (mazes, ImageNet, sorting).
+
+`columns=True` runs either model on (F, B) arrays (features first; common/ctm/columns.py), the CTM tick's layout;
+the parameters are the same in both layouts. LayerNorms use torch's epsilon (1e-5) and two-pass variance.
 """
 
 import flax.linen as nn
@@ -10,6 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from common.ctm.columns import ColumnDense, ColumnLayerNorm, layer_norm
 from common.train.errors import ConfigurationError
 
 
@@ -19,17 +23,26 @@ def glu(x: jax.Array, axis: int = -1) -> jax.Array:
   return a * jax.nn.sigmoid(b)
 
 
+def _dense(features: int, columns: bool, name: str) -> nn.Module:
+  return ColumnDense(features, name=name) if columns else nn.Dense(features, name=name)
+
+
+def _norm(columns: bool, name: str) -> nn.Module:
+  return ColumnLayerNorm(name=name) if columns else layer_norm(name=name)
+
+
 class SynapseGLU(nn.Module):
-  """Depth-1 synapse: (B, F) -> (B, D)."""
+  """Depth-1 synapse: (B, F) -> (B, D), or (F, B) -> (D, B) with columns=True."""
 
   d_model: int
   dropout: float = 0.0
+  columns: bool = False
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
     x = nn.Dropout(self.dropout, deterministic=not train)(x)
-    x = glu(nn.Dense(2 * self.d_model, name='linear')(x))
-    return nn.LayerNorm(name='norm')(x)
+    x = glu(_dense(2 * self.d_model, self.columns, 'linear')(x), 0 if self.columns else -1)
+    return _norm(self.columns, 'norm')(x)
 
 
 def unet_widths(d_model: int, depth: int, min_width: int = 16) -> list[int]:
@@ -38,7 +51,7 @@ def unet_widths(d_model: int, depth: int, min_width: int = 16) -> list[int]:
 
 
 class SynapseUNet(nn.Module):
-  """U-Net MLP synapse for depth > 1: (B, F) -> (B, D).
+  """U-Net MLP synapse for depth > 1: (B, F) -> (B, D), or (F, B) -> (D, B) with columns=True.
 
   first: Dense(widths[0]) -> LN -> SiLU. Down path i: Dropout -> Dense(w[i+1]) -> LN -> SiLU. Up path (deepest first):
   Dropout -> Dense(w[i]) -> LN -> SiLU, then out = LN(up + down_i) (skip from the matching down level).
@@ -48,6 +61,7 @@ class SynapseUNet(nn.Module):
   depth: int
   min_width: int = 16
   dropout: float = 0.0
+  columns: bool = False
 
   def __post_init__(self):
     super().__post_init__()
@@ -60,10 +74,10 @@ class SynapseUNet(nn.Module):
 
     def block(h, width, name):
       h = nn.Dropout(self.dropout, deterministic=not train)(h)
-      h = nn.Dense(width, name=f'{name}_linear')(h)
-      return nn.silu(nn.LayerNorm(name=f'{name}_norm')(h))
+      h = _dense(width, self.columns, f'{name}_linear')(h)
+      return nn.silu(_norm(self.columns, f'{name}_norm')(h))
 
-    h = nn.silu(nn.LayerNorm(name='first_norm')(nn.Dense(widths[0], name='first_linear')(x)))
+    h = nn.silu(_norm(self.columns, 'first_norm')(_dense(widths[0], self.columns, 'first_linear')(x)))
     downs = [h]
     for i in range(len(widths) - 1):
       h = block(h, widths[i + 1], f'down{i}')
@@ -71,13 +85,15 @@ class SynapseUNet(nn.Module):
     out = downs[-1]
     for i in reversed(range(len(widths) - 1)):
       out = block(out, widths[i], f'up{i}')
-      out = nn.LayerNorm(name=f'skip{i}_norm')(out + downs[i])
+      out = _norm(self.columns, f'skip{i}_norm')(out + downs[i])
     return out
 
 
-def make_synapses(d_model: int, depth: int, dropout: float, min_width: int = 16, name: str = 'synapses') -> nn.Module:
+def make_synapses(
+  d_model: int, depth: int, dropout: float, min_width: int = 16, name: str = 'synapses', columns: bool = False
+) -> nn.Module:
   if depth < 1:
     raise ConfigurationError(f'synapse_depth={depth} must be at least 1.')
   if depth == 1:
-    return SynapseGLU(d_model, dropout, name=name)
-  return SynapseUNet(d_model, depth, min_width, dropout, name=name)
+    return SynapseGLU(d_model, dropout, columns, name=name)
+  return SynapseUNet(d_model, depth, min_width, dropout, columns, name=name)

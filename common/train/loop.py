@@ -103,6 +103,21 @@ def evaluate(eval_step, state, batches) -> dict[str, float]:
   return {k: v / max(total, 1.0) for k, v in sums.items()}
 
 
+def check_xla_options(options: dict[str, Any] | None) -> dict[str, Any] | None:
+  """Returns `options` if XLA accepts them (compiling a trivial program), else raises ConfigurationError."""
+  if not options:
+    return None
+  options = dict(options)
+  try:
+    jax.jit(lambda x: x + 1, compiler_options=options).lower(jnp.zeros(())).compile()
+  except Exception as err:  # XLA reports an unknown name or bad value as a generic runtime error
+    raise ConfigurationError(
+      f'train.xla_options={options} was refused by XLA ({str(err).splitlines()[0][:200]}). Check the names and values '
+      'against the installed jaxlib (common/train/xla_options.py shows working ones) or remove train.xla_options.'
+    ) from err
+  return options
+
+
 def _check_cadence(name: str, value: int) -> int:
   if value < 1:
     raise ConfigurationError(f'train.{name}={value} must be a positive number of steps.')
@@ -122,6 +137,7 @@ def train(
   eval_every: int = 500,
   checkpoint_every: int = 500,
   keep_checkpoints: int = 3,
+  xla_options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
   """Trains `model` on `task` for `num_steps` steps and returns the final eval metrics.
 
@@ -135,6 +151,8 @@ def train(
     dry_run: build the model with jax.eval_shape, print the parameter table, train nothing.
     log_every, eval_every, checkpoint_every: cadences in steps (the last step always logs, evaluates, saves).
     keep_checkpoints: how many checkpoints to keep.
+    xla_options: XLA compiler options for the train and eval steps (common/train/xla_options.py); None compiles
+      with XLA's defaults.
   """
   if num_steps < 1:
     raise ConfigurationError(f'train.num_steps={num_steps} must be at least 1.')
@@ -167,8 +185,9 @@ def train(
 
   # 3. Compile the steps. Data live on the device and are indexed inside the step: no per-step transfer.
   one_step = make_train_step(model, task, tx, mesh)
-  train_step = jax.jit(accumulating(one_step), donate_argnums=(0, 1))
-  eval_step = jax.jit(make_eval_step(model, task))
+  xla_options = check_xla_options(xla_options)
+  train_step = jax.jit(accumulating(one_step), donate_argnums=(0, 1), compiler_options=xla_options)
+  eval_step = jax.jit(make_eval_step(model, task), compiler_options=xla_options)
   arrays = sharding.replicate(task.train_arrays(), mesh)
   eval_batches = [sharding.replicate(b, mesh) for b in task.eval_batches()]
   # Every argument is committed to the mesh the way the step's outputs are, so the second call reuses the first

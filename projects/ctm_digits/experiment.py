@@ -110,6 +110,7 @@ def run(
   log_every: int = 100,
   eval_every: int = 500,
   checkpoint_every: int = 500,
+  xla_options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
   """Trains (common/train/loop.train), then runs the halting analysis on the eval split."""
   final = loop.train(
@@ -123,6 +124,7 @@ def run(
     log_every=log_every,
     eval_every=eval_every,
     checkpoint_every=checkpoint_every,
+    xla_options=xla_options,
   )
   if dry_run:
     return final

@@ -11,7 +11,8 @@ import pytest
 from common.data import pipeline
 from common.data.synthetic import function_fitting
 from common.models import mlp
-from common.train import loop, optim, tasks
+from common.train import loop, optim, tasks, xla_options
+from common.train.errors import ConfigurationError
 from common.train.metrics import read_jsonl
 
 
@@ -73,3 +74,10 @@ def test_default_experiment_reaches_95_percent(tmp_path):
 
   final = api.execute(['configs/baselines/digits_mlp.gin'], workdir=str(tmp_path))
   assert final['accuracy'] > 0.95, final
+
+
+def test_xla_options_are_checked_before_training():
+  assert loop.check_xla_options(None) is None
+  assert loop.check_xla_options(xla_options.cpu_small_ops()) == xla_options.cpu_small_ops()
+  with pytest.raises(ConfigurationError, match='xla_cpu_no_such_option'):
+    loop.check_xla_options({'xla_cpu_no_such_option': 1})

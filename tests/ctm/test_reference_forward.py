@@ -1,0 +1,102 @@
+"""The CTM's column-layout, scanned forward pass equals a plain float64 NumPy transcription of the paper's tick.
+
+The transcription below is written from the equations (research notes, module_anchors.md section (d)): batch-major,
+a Python loop over ticks, no tricks. If a layout change, a fused kernel or a rewritten gradient ever alters the
+maths, this test fails.
+"""
+
+import jax
+import numpy as np
+import pytest
+
+from common.ctm.synapses import SynapseUNet
+from tests.ctm.test_ctm import bits, tiny
+
+
+def _layer_norm(x, p, eps=1e-5):
+  mu = x.mean(-1, keepdims=True)
+  var = ((x - mu) ** 2).mean(-1, keepdims=True)
+  return (x - mu) / np.sqrt(var + eps) * p['scale'] + p['bias']
+
+
+def _dense(x, p):
+  return x @ p['kernel'] + p['bias']
+
+
+def _glu(x, axis=-1):
+  a, b = np.split(x, 2, axis=axis)
+  return a / (1.0 + np.exp(-b))
+
+
+def _superlinear(x, p):  # (B, D, I) -> (B, D, O), private weights per neuron
+  return (np.einsum('bdi,dio->bdo', x, p['w']) + p['b']) / p['temperature']
+
+
+def reference_forward(model, params, x):
+  """predictions (B, T, out_dims) of `model` (synapse depth 1, private NLMs), computed tick by tick in NumPy."""
+  p = jax.tree_util.tree_map(lambda a: np.asarray(a, np.float64), params)
+  tk = p['tick']
+  tokens = np.asarray(model.backbone.apply({'params': params['backbone']}, x), np.float64)
+  kv = _layer_norm(_dense(tokens, p['kv_proj']), p['kv_norm'])
+  b, s = kv.shape[:2]
+  heads, d_head = model.heads, model.d_input // model.heads
+  keys = _dense(kv, p['attn_key']).reshape(b, s, heads, d_head)
+  values = _dense(kv, p['attn_value']).reshape(b, s, heads, d_head)
+  idx = model.pair_indices()
+  r_out = np.exp(-np.clip(p['decay_params_out'], 0, 15))
+  r_act = np.exp(-np.clip(p['decay_params_action'], 0, 15))
+
+  z = np.broadcast_to(p['start_activated_state'], (b, model.d_model))
+  trace = np.broadcast_to(p['start_trace'], (b, model.d_model, model.memory_length))
+  alpha_o, beta_o = z[:, idx['out_left']] * z[:, idx['out_right']], 1.0
+  alpha_a = beta_a = 0.0
+  predictions = []
+  for _ in range(model.iterations):
+    alpha_a = r_act * alpha_a + z[:, idx['action_left']] * z[:, idx['action_right']]
+    beta_a = r_act * beta_a + 1.0
+    q = _dense(_dense(alpha_a / np.sqrt(beta_a), tk['q_proj']), tk['attention']['query']).reshape(b, heads, d_head)
+    logits = np.einsum('bhd,bshd->bhs', q, keys) / np.sqrt(d_head)
+    w = np.exp(logits - logits.max(-1, keepdims=True))
+    w /= w.sum(-1, keepdims=True)
+    o = _dense(np.einsum('bhs,bshd->bhd', w, values).reshape(b, -1), tk['attention']['out'])
+    pre = _layer_norm(_glu(_dense(np.concatenate([o, z], -1), tk['synapses']['linear'])), tk['synapses']['norm'])
+    trace = np.concatenate([trace[:, :, 1:], pre[:, :, None]], -1)
+    h = _glu(_superlinear(trace, tk['nlm']['layer1']))
+    z = _glu(_superlinear(h, tk['nlm']['layer2']))[..., 0]
+    alpha_o = r_out * alpha_o + z[:, idx['out_left']] * z[:, idx['out_right']]
+    beta_o = r_out * beta_o + 1.0
+    readout = alpha_o / np.sqrt(beta_o) if model.readout == 'synch' else z
+    predictions.append(_dense(readout, tk['output_projector']))
+  return np.stack(predictions, 1)
+
+
+def _perturbed(variables, scale=0.3):
+  # Biases, decays and temperatures start at 0 or 1; random offsets make every term of the tick matter.
+  leaves, tree = jax.tree_util.tree_flatten(variables)
+  keys = jax.random.split(jax.random.PRNGKey(7), len(leaves))
+  return jax.tree_util.tree_unflatten(
+    tree, [a + scale * jax.random.uniform(k, a.shape, a.dtype) for a, k in zip(leaves, keys)]
+  )
+
+
+@pytest.mark.parametrize(
+  'kw',
+  [
+    dict(n_random_pairing_self=2),
+    dict(neuron_select_type='first-last'),
+    dict(neuron_select_type='random', readout='post'),
+  ],
+)
+def test_scanned_column_layout_matches_the_numpy_transcription(kw):
+  model = tiny(**kw)
+  x = bits(4)
+  variables = _perturbed(model.init(jax.random.PRNGKey(1), x))
+  ours = jax.jit(lambda v, x: model.apply(v, x)['predictions'])(variables, x)
+  np.testing.assert_allclose(ours, reference_forward(model, variables['params'], x), rtol=2e-4, atol=2e-5)
+
+
+def test_unet_synapse_columns_equal_batch_major():
+  x = jax.random.normal(jax.random.PRNGKey(0), (5, 24))
+  rows, cols = SynapseUNet(40, 3), SynapseUNet(40, 3, columns=True)
+  variables = _perturbed(rows.init(jax.random.PRNGKey(1), x))
+  np.testing.assert_allclose(cols.apply(variables, x.T).T, rows.apply(variables, x), rtol=1e-5, atol=1e-5)
