@@ -1,7 +1,9 @@
 """CTM speed: the issue's parity-16 workload, train step (forward, backward, AdamW) and forward only.
 
 Workload: D=256, d_input=64, heads=4, T=16, M=8, n_synch_out=n_synch_action=32, synapse depth 1, NLM hidden 8,
-deep NLMs, random-pairing, float32; train step at batch 64, forward at batch 256.
+deep NLMs, random-pairing, float32; train step at batch 64, forward at batch 256. Ours compiles with the options the
+CTM configs use (configs/base/xla_cpu_small_ops.gin, common/train/xla_options.py); a third row times the train step
+with XLA's defaults, which is what `common.ctm` gives a script that does not pass them.
 
 Peer: the reference PyTorch implementation (SakanaAI/continuous-thought-machines, models/ctm.py), run by
 benchmarks/ctm_reference_peer.py in the interpreter CTM_PEER_PYTHON (a separate venv with torch; see
@@ -58,12 +60,12 @@ def build(batch_size: int):
   return model, task
 
 
-def ours_train_step_ms(repeats: int) -> float:
+def ours_train_step_ms(repeats: int, options=XLA_OPTIONS) -> float:
   model, task = build(64)
   tx = optax.adamw(1e-4)
   params = jax.jit(model.init)(jax.random.PRNGKey(0), task.init_inputs())['params']
   state = {'step': jnp.zeros((), jnp.int32), 'params': params, 'model_state': {}, 'opt_state': tx.init(params)}
-  step = jax.jit(loop.make_train_step(model, task, tx), donate_argnums=(0,), compiler_options=XLA_OPTIONS)
+  step = jax.jit(loop.make_train_step(model, task, tx), donate_argnums=(0,), compiler_options=options)
   keys = jax.random.PRNGKey(1), jax.random.PRNGKey(2)
   box = [state]
 
@@ -106,6 +108,7 @@ def reference_ms(repeats: int):
 def run(quick: bool = False) -> list[harness.Row]:
   repeats = 5 if quick else 30
   train_ms, fwd_ms = ours_train_step_ms(repeats), ours_forward_ms(repeats)
+  default_ms = ours_train_step_ms(repeats, options=None)  # what common.ctm gives without the configs' options
   ref = reference_ms(repeats)
   device = jax.devices()[0].platform
   rows = []
@@ -123,6 +126,16 @@ def run(quick: bool = False) -> list[harness.Row]:
         )
       )
   rows[0].extra['goal_ms'] = 27.0
+  peer_train = ref[0] if isinstance(ref, tuple) else None
+  rows.append(
+    harness.Row(
+      f'ctm parity-16 train step b64, XLA defaults ({device})',
+      default_ms,
+      'reference torch',
+      peer_train,
+      'without configs/base/xla_cpu_small_ops.gin',
+    )
+  )
   return rows
 
 
