@@ -65,7 +65,7 @@ def check_eligible(opts, trials) -> None:
 
 
 def build(opts, trials):
-  """Per trial, through gin: (model, task, optimizer, num_steps, seed, resolved_json)."""
+  """Per trial, through gin: (model, task, optimizer, num_steps, seed, resolved_json, xla_options)."""
   import gin
 
   from launch import gin_setup
@@ -76,7 +76,8 @@ def build(opts, trials):
     gin_setup.parse(prepared.gin_files, prepared.bindings, prepared.search_paths)
     kw = gin.get_bindings(ENTRY)
     tx = kw['optimizer'](kw['num_steps'])  # now, while this trial's bindings are the parsed ones
-    built.append((kw['model'], kw['task'], tx, int(kw['num_steps']), int(kw['seed']), prepared.resolved_json))
+    num_steps, seed, xla_options = int(kw['num_steps']), int(kw['seed']), kw.get('xla_options')
+    built.append((kw['model'], kw['task'], tx, num_steps, seed, prepared.resolved_json, xla_options))
   return built
 
 
@@ -91,8 +92,10 @@ def switch_optimizer(txs, index):
   return optax.GradientTransformation(txs[0].init, lambda g, s, p=None: jax.lax.switch(index, branches, g, s, p))
 
 
-def prepare_many(model, task, txs, seeds):
+def prepare_many(model, task, txs, seeds, xla_options=None):
   """The stacked state of len(seeds) trials and the jitted vmapped step that advances all of them.
+
+  `xla_options`: the experiment's loop.train.xla_options (compiler options of the step), checked first.
 
   Returns (step, state, args): `state, metrics = step(state, *args)` is one optimizer step of every trial.
   """
@@ -144,24 +147,29 @@ def prepare_many(model, task, txs, seeds):
   def one(state, arrays, data_key, dropout_key, i):
     return loop.make_train_step(model, task, switch_optimizer(txs, i))(state, arrays, data_key, dropout_key)
 
-  step = jax.jit(jax.vmap(one, in_axes=(0, None, 0, 0, 0)), donate_argnums=(0,))
+  step = jax.jit(
+    jax.vmap(one, in_axes=(0, None, 0, 0, 0)), donate_argnums=(0,), compiler_options=loop.check_xla_options(xla_options)
+  )
   return step, state, (arrays, data_keys, dropout_keys, index)
 
 
-def train_many(model, task, txs, seeds, num_steps: int, *, log_every: int = 0) -> tuple[list[dict], dict]:
+def train_many(
+  model, task, txs, seeds, num_steps: int, *, log_every: int = 0, xla_options=None
+) -> tuple[list[dict], dict]:
   """Trains len(seeds) trials as one vmapped program; returns per-trial final eval metrics and the stacked state."""
   import jax
   import numpy as np
 
   from common.train import loop
 
-  step, state, args = prepare_many(model, task, txs, seeds)
+  step, state, args = prepare_many(model, task, txs, seeds, xla_options)
   for s in range(1, num_steps + 1):
     state, metrics = step(state, *args)
     if log_every and (s % log_every == 0 or s == num_steps):
       loss = np.asarray(metrics['loss'])
       print(f'[vmapped step {s}] loss per trial: {np.array2string(loss, precision=4)}', flush=True)
-  eval_step = jax.jit(jax.vmap(loop.make_eval_step(model, task), in_axes=(0, 0, None)))
+  options = loop.check_xla_options(xla_options)
+  eval_step = jax.jit(jax.vmap(loop.make_eval_step(model, task), in_axes=(0, 0, None)), compiler_options=options)
   sums, total = None, 0.0
   for batch in task.eval_batches():
     metrics, weight = eval_step(state['params'], state['model_state'], batch)
@@ -181,12 +189,12 @@ def run(opts, trials, keys) -> int:
   check_eligible(opts, trials)
   root = os.path.abspath(opts.workdir)
   built = build(opts, trials)
-  model, task, _, num_steps, _, _ = built[0]
+  model, task, _, num_steps, _, _, xla_options = built[0]
   txs = [b[2] for b in built]
   seeds = [b[4] for b in built]
   print(f'sweep: {len(trials)} trials as one vmapped program ({num_steps} steps)', flush=True)
   start = time.time()
-  finals, _ = train_many(model, task, txs, seeds, num_steps, log_every=max(1, num_steps // 5))
+  finals, _ = train_many(model, task, txs, seeds, num_steps, log_every=max(1, num_steps // 5), xla_options=xla_options)
   seconds = time.time() - start
   from launch import platform as platform_lib
 

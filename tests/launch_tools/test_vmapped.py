@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from common.train.errors import ConfigurationError
 from launch import api, diff, sweep
 from launch.errors import UsageError
 from launch.gin_args import repo_root
@@ -50,3 +51,11 @@ def test_non_numeric_differences_are_refused(tmp_path, monkeypatch):
   path.write_text("def sweep(h):\n  return h.sweep('mlp.MLP.hidden', [(8,), (16,)])\n")
   with pytest.raises(UsageError, match=r'common.models.mlp.MLP.hidden: \(8,\)'):
     sweep.main(_opts(tmp_path, str(path), vmap=True))
+
+
+def test_vmapped_trials_compile_with_the_experiments_xla_options(tmp_path, monkeypatch):
+  monkeypatch.chdir(ROOT)
+  opts = _opts(tmp_path, NUMERIC, vmap=True)
+  opts.bindings.append("loop.train.xla_options = {'xla_cpu_no_such_option': 1}")
+  with pytest.raises(ConfigurationError, match='xla_cpu_no_such_option'):
+    sweep.main(opts)
