@@ -24,14 +24,14 @@ def read_jsonl(path: str) -> list[dict]:
     return [json.loads(line) for line in f if line.strip()]
 
 
-def read_finished_runs(workdirs) -> list[dict]:
-  """The final_metrics.json of every workdir that has one (runs that finished), in the given order.
+def read_finished_runs(workdirs, filename: str = 'final_metrics.json') -> list[dict]:
+  """The `filename` JSON (default final_metrics.json) of every workdir that has one (runs that finished), in order.
 
   For results scripts that gather seeds: workdirs of unfinished or missing runs are skipped.
   """
   runs = []
   for workdir in workdirs:
-    path = os.path.join(workdir, 'final_metrics.json')
+    path = os.path.join(workdir, filename)
     if os.path.exists(path):
       with open(path) as f:
         runs.append(json.load(f))

@@ -6,11 +6,11 @@ Prints two markdown tables: accuracy and mean certainty per tick, and the adapti
 Workdirs without a halting.json (unfinished runs) are skipped and the seed count says how many were used.
 """
 
-import json
-import os
 import sys
 
 import numpy as np
+
+from common.train.metrics import read_finished_runs
 
 
 def fmt(values) -> str:
@@ -21,13 +21,7 @@ def fmt(values) -> str:
 
 
 def load(workdirs: list[str]) -> list[dict]:
-  runs = []
-  for workdir in workdirs:
-    path = os.path.join(workdir, 'halting.json')
-    if os.path.exists(path):
-      with open(path) as f:
-        runs.append(json.load(f))
-  return runs
+  return read_finished_runs(workdirs, 'halting.json')
 
 
 def tables(runs: list[dict]) -> str:
