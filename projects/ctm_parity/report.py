@@ -80,7 +80,7 @@ def table(runs: dict[str, list[dict]]) -> str:
 
 def plot(runs: dict[str, list[dict]], path: str) -> None:
   fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
-  for name in [n for n in ORDER if n in runs]:
+  for name in [n for n in ORDER if n in runs] + sorted(set(runs) - set(ORDER)):
     curves = [ticks(name, r) for r in runs[name]]
     mean = [statistics.mean(v) for v in zip(*curves)]
     ax1.plot(range(1, len(mean) + 1), mean, marker='.', label=name, ls='--' if name.startswith('lstm') else '-')
