@@ -115,7 +115,7 @@ class CTMTick(nn.Module):
     )
     a = synapses(jnp.concatenate([o, z], axis=0), train)
     # The barrier materialises the new history: without it XLA fuses the synapses' LayerNorm into the NLMs' loop and
-    # recomputes it for each of the 2H outputs of every neuron (measured: 9 ms of the parity-16 step on CPU).
+    # recomputes it for each of the 2H outputs of every neuron (seen in a per-op profile of the parity-16 step on CPU).
     trace = jax.lax.optimization_barrier(jnp.concatenate([trace[:, 1:], a[:, None, :]], axis=1))
     nlm = NeuronLevelModels(
       self.memory_length,
@@ -321,8 +321,8 @@ class CTM(nn.Module):
 
     step = self._tick_fn(consts, train)
     if self.remat_ticks:
-      # Saving the (small) matmul outputs spares the backward pass recomputing the synapses' matmul (measured: the
-      # parity-16 step 40.6 -> 34.1 ms on CPU); saving every residual instead writes ~40 MB per step (slower).
+      # Saving the (small) matmul outputs spares the backward pass recomputing the synapses' matmul (faster on CPU);
+      # saving every residual instead writes ~40 MB per step (slower).
       step = jax.checkpoint(step, policy=jax.checkpoint_policies.dots_with_no_batch_dims_saveable)
     _, (ys, _) = jax.lax.scan(step, carry, jnp.arange(self.iterations))
     predictions = jnp.transpose(ys, (2, 0, 1))  # (T, out_dims, B) -> (B, T, out_dims)
