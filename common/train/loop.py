@@ -31,12 +31,16 @@ from common.train.progress import Progress
 
 # Stream ids for fold_in: stable, so adding a new stream never changes the others.
 _PARAMS, _DATA, _DROPOUT = 0, 1, 2
+_AFTER_STEP = 7  # folded into the dropout stream's key for after_step hooks
 
 
-def make_train_step(model, task, optimizer, mesh=None) -> Callable:
+def make_train_step(model, task, optimizer, mesh=None, after_step: Callable | None = None) -> Callable:
   """Returns train_step(state, arrays, data_key, dropout_key) -> (state, metrics) for one optimizer step.
 
   With a `mesh`, the batch is split over its 'data' axis (data parallelism; see sharding.py).
+  `after_step(state, batch, key) -> state` (optional, traced inside the step) runs after the optimizer update on
+  the new state (its 'step' already advanced): updates that are not gradient steps, e.g. dynamic-sparsity masks
+  kept in 'model_state'. Its key is a pure function of (seed, step).
   """
 
   def loss_fn(params, model_state, batch, dropout_key):
@@ -65,6 +69,8 @@ def make_train_step(model, task, optimizer, mesh=None) -> Callable:
     params = optax.apply_updates(state['params'], updates)
     metrics = {**metrics, 'total_loss': total, 'grad_norm': optax.global_norm(grads)}
     new_state = {'step': step + 1, 'params': params, 'model_state': model_state, 'opt_state': opt_state}
+    if after_step is not None:
+      new_state = after_step(new_state, batch, jax.random.fold_in(jax.random.fold_in(dropout_key, _AFTER_STEP), step))
     return new_state, metrics
 
   return train_step
@@ -138,6 +144,7 @@ def train(
   checkpoint_every: int = 500,
   keep_checkpoints: int = 3,
   xla_options: dict[str, Any] | None = None,
+  after_step: Callable | None = None,
 ) -> dict[str, Any]:
   """Trains `model` on `task` for `num_steps` steps and returns the final eval metrics.
 
@@ -153,6 +160,8 @@ def train(
     keep_checkpoints: how many checkpoints to keep.
     xla_options: XLA compiler options for the train and eval steps (common/train/xla_options.py); None compiles
       with XLA's defaults.
+    after_step: optional `(state, batch, key) -> state` run inside the jitted step after each update (see
+      make_train_step), e.g. dynamic sparse training's prune-and-regrow.
   """
   if num_steps < 1:
     raise ConfigurationError(f'train.num_steps={num_steps} must be at least 1.')
@@ -184,7 +193,7 @@ def train(
   writer.truncate_after(start_step)
 
   # 3. Compile the steps. Data live on the device and are indexed inside the step: no per-step transfer.
-  one_step = make_train_step(model, task, tx, mesh)
+  one_step = make_train_step(model, task, tx, mesh, after_step)
   xla_options = check_xla_options(xla_options)
   train_step = jax.jit(accumulating(one_step), donate_argnums=(0, 1), compiler_options=xla_options)
   eval_step = jax.jit(make_eval_step(model, task), compiler_options=xla_options)
