@@ -9,14 +9,14 @@
 A trial is a list of gin bindings, so it replays as a plain `launch ... --gin.K=V` command (--list_trials prints
 one). Its id is a hash of its swept values: it does not move when trials are added, reordered or filtered, so
 ROOT/<id> is stable and a re-launched sweep skips finished trials and resumes unfinished ones from their
-checkpoints. Each trial leaves ROOT/<id>/trial.json (bindings, status, final metrics).
+checkpoints. Each trial leaves ROOT/<id>/trial.json (bindings, status, final metrics); launch/trials.py keeps that
+bookkeeping for sweeps, vmapped sweeps, studies and `launch report` alike.
 The sweep file format is in launch/hyper.py; the materialised sweep is an ml_collections FrozenConfigDict,
 written as ROOT/sweep_manifest.json.
 """
 
 import dataclasses
 import difflib
-import hashlib
 import importlib.util
 import json
 import os
@@ -25,39 +25,16 @@ import sys
 import time
 from typing import Any
 
-from launch import hyper
+from launch import api, distributed, hyper, sweep_report, vmapped
+from launch import config_model as cm
+from launch import trials as trials_lib
 from launch.errors import UsageError
-
-TRIAL_FILE = 'trial.json'
-
-
-@dataclasses.dataclass(frozen=True)
-class Trial:
-  index: int
-  id: str
-  values: tuple[tuple[str, Any], ...]
-
-  @property
-  def bindings(self) -> list[str]:
-    from launch import config_model as cm
-
-    return [f'{k} = {cm.to_gin(v)}' for k, v in self.values]
-
-  def text(self, key: str) -> str:
-    from launch import config_model as cm
-
-    return next((cm.to_gin(v) for k, v in self.values if k == key), '')
+from launch.gin_args import repo_root
+from launch.trials import Trial
 
 
-def trial_id(values) -> str:
-  from launch import config_model as cm
-
-  canonical = json.dumps(sorted((k, cm.to_gin(v)) for k, v in values))
-  return 't' + hashlib.sha256(canonical.encode()).hexdigest()[:8]
-
-
-def load(path: str) -> hyper.Sweep:
-  """Runs the sweep file's `sweep(h)` (or `get_hyper(h)`) with h = launch.hyper."""
+def load_file(path: str):
+  """The sweep file as a module (it defines `sweep(h)` and/or `search(h)`; h is launch.hyper)."""
   if not os.path.isfile(path):
     raise UsageError(f'--sweep={path}: no such file. Sweep files are python files next to the gin files.')
   spec = importlib.util.spec_from_file_location(f'_sweep_{abs(hash(path))}', path)
@@ -68,6 +45,12 @@ def load(path: str) -> hyper.Sweep:
     raise
   except Exception as e:
     raise UsageError(f'{path}: the sweep file failed to load: {type(e).__name__}: {e}') from None
+  return module
+
+
+def load(path: str) -> hyper.Sweep:
+  """Runs the sweep file's `sweep(h)` (or `get_hyper(h)`) with h = launch.hyper."""
+  module = load_file(path)
   fn = getattr(module, 'sweep', None) or getattr(module, 'get_hyper', None)
   if fn is None:
     raise UsageError(f'{path}: define `def sweep(h): return h.product([...])` (h is launch.hyper).')
@@ -85,20 +68,16 @@ def load(path: str) -> hyper.Sweep:
 def trials_of(sweep: hyper.Sweep, path: str) -> list[Trial]:
   out, seen = [], {}
   for i, values in enumerate(sweep.trials):
-    tid = trial_id(values)
-    if tid in seen:
-      raise UsageError(f'{path}: trials {seen[tid]} and {i} are identical ({dict(values)}); remove one.')
-    seen[tid] = i
-    out.append(Trial(i, tid, tuple(values)))
+    t = trials_lib.make(i, values)
+    if t.id in seen:
+      raise UsageError(f'{path}: trials {seen[t.id]} and {i} are identical ({dict(values)}); remove one.')
+    seen[t.id] = i
+    out.append(t)
   return out
 
 
 def check(trials: list[Trial], keys: list[str], path: str, gin_files, base_bindings, search_paths) -> None:
   """Every swept key names an existing macro or parameter (closest names suggested); every trial validates."""
-  from launch import api
-  from launch import config_model as cm
-  from launch.gin_args import repo_root
-
   # The base alone need not validate: a sweep may supply a REQUIRED value (e.g. SEED) in every trial.
   base = cm.load(gin_files, base_bindings, search_paths or [repo_root()])
   macros = {b.selector for b in base.bindings if b.is_macro}
@@ -125,8 +104,6 @@ def check(trials: list[Trial], keys: list[str], path: str, gin_files, base_bindi
 def manifest(path: str, gin_files, base_bindings, keys, trials: list[Trial]):
   """The materialised sweep as an immutable ml_collections record."""
   import ml_collections
-
-  from launch import config_model as cm
 
   return ml_collections.FrozenConfigDict(
     {
@@ -199,55 +176,28 @@ def main(opts: Options) -> int:
   if not opts.workdir:
     raise UsageError('a sweep needs --workdir=ROOT (each trial runs in ROOT/<trial id>), or --list_trials.')
   if opts.vmap:
-    from launch import vmapped
-
     return vmapped.run(opts, trials, keys)
   return run_local(opts, trials, keys, sweep)
 
 
 def replay_command(opts: Options, t: Trial) -> str:
-  from launch import api
-
   workdir = os.path.join(opts.workdir, t.id) if opts.workdir else None
   return api.command_line(opts.gin_files, [b.replace(' = ', '=') for b in opts.bindings + t.bindings], workdir)
 
 
-def trial_workdir(root: str, t: Trial) -> str:
-  return os.path.join(os.path.abspath(root), t.id)
-
-
-def _write_json(path: str, obj) -> None:
-  os.makedirs(os.path.dirname(path), exist_ok=True)
-  tmp = f'{path}.tmp{os.getpid()}'
-  with open(tmp, 'w') as f:
-    json.dump(obj, f, indent=2, sort_keys=True, default=float)
-  os.replace(tmp, path)
-
-
-def read_trial(root: str, t: Trial) -> dict | None:
-  path = os.path.join(trial_workdir(root, t), TRIAL_FILE)
-  if not os.path.isfile(path):
-    return None
-  with open(path) as f:
-    return json.load(f)
-
-
 def run_trial(opts: Options, t: Trial) -> int:
   """One trial in this process: the experiment with the trial's bindings appended, in ROOT/<id>."""
-  from launch import api
-
   if not opts.workdir and not opts.dry_run:
     raise UsageError('--trial needs --workdir=ROOT (the sweep root; the trial runs in ROOT/<trial id>).')
-  workdir = trial_workdir(opts.workdir, t) if opts.workdir else None
-  record = {'index': t.index, 'id': t.id, 'bindings': t.bindings, 'sweep_file': opts.sweep, 'status': 'running'}
-  chief = _is_chief()
-  if workdir and not opts.dry_run and chief:
-    _write_json(os.path.join(workdir, TRIAL_FILE), record)
+  workdir = trials_lib.workdir(opts.workdir, t) if opts.workdir else None
+  record = {'index': t.index, 'id': t.id, 'bindings': t.bindings, 'sweep_file': opts.sweep}
+  record['status'] = trials_lib.RUNNING
+  writes = bool(workdir) and not opts.dry_run and trials_lib.is_chief()
+  if writes:
+    trials_lib.write(workdir, record)
   start = time.time()
   print(f'sweep trial {t.index} ({t.id}): {", ".join(t.bindings)}', flush=True)
   if opts.multi_process:
-    from launch import distributed
-
     prepared = api.prepare(opts.gin_files, list(opts.bindings) + t.bindings, opts.search_paths)
     distributed.agree_on_config(prepared.resolved_json)
   try:
@@ -260,35 +210,29 @@ def run_trial(opts: Options, t: Trial) -> int:
       argv=opts.argv,
     )
   except BaseException as e:
-    if workdir and not opts.dry_run and chief:
-      _write_json(
-        os.path.join(workdir, TRIAL_FILE), {**record, 'status': 'failed', 'error': f'{type(e).__name__}: {e}'}
-      )
+    if writes:
+      trials_lib.write(workdir, {**record, 'status': trials_lib.FAILED, 'error': f'{type(e).__name__}: {e}'})
     raise
-  final = {k: v for k, v in final.items() if isinstance(v, (int, float))}
-  if workdir and not opts.dry_run and chief:
-    _write_json(
-      os.path.join(workdir, TRIAL_FILE), {**record, 'status': 'done', 'final': final, 'seconds': time.time() - start}
-    )
+  final = trials_lib.numeric(final)
+  if writes:
+    trials_lib.write(workdir, {**record, 'status': trials_lib.DONE, 'final': final, 'seconds': time.time() - start})
   print('final metrics: ' + json.dumps(final, sort_keys=True))
   return 0
-
-
-def _is_chief() -> bool:
-  import jax
-
-  return jax.process_index() == 0
 
 
 def run_local(opts: Options, trials: list[Trial], keys: list[str], sweep) -> int:
   """Every trial as its own `launch --trial=ID` process, `workers` at a time; finished trials are skipped."""
   root = os.path.abspath(opts.workdir)
   os.makedirs(root, exist_ok=True)
-  _write_json(
+  trials_lib.write_json(
     os.path.join(root, 'sweep_manifest.json'),
     manifest(opts.sweep, opts.gin_files, opts.bindings, sweep.keys, trials).to_dict(),
   )
-  todo = [t for t in trials if (read_trial(root, t) or {}).get('status') != 'done']
+
+  def record(t):
+    return trials_lib.read(trials_lib.workdir(root, t)) or {}
+
+  todo = [t for t in trials if record(t).get('status') != trials_lib.DONE]
   print(f'sweep: {len(trials)} trials, {len(trials) - len(todo)} already done, {opts.workers} worker(s); root {root}')
   running: dict[int, tuple[Trial, subprocess.Popen, Any, float]] = {}
   failed = []
@@ -296,8 +240,9 @@ def run_local(opts: Options, trials: list[Trial], keys: list[str], sweep) -> int
   while queue or running:
     while queue and len(running) < opts.workers:
       t = queue.pop(0)
-      os.makedirs(trial_workdir(root, t), exist_ok=True)
-      log = open(os.path.join(trial_workdir(root, t), 'launch.log'), 'a')  # noqa: SIM115 - closed when it ends
+      trial_dir = trials_lib.workdir(root, t)
+      os.makedirs(trial_dir, exist_ok=True)
+      log = open(os.path.join(trial_dir, 'launch.log'), 'a')  # noqa: SIM115 - closed when it ends
       proc = subprocess.Popen(child_command(opts, t, root), stdout=log, stderr=subprocess.STDOUT)
       running[proc.pid] = (t, proc, log, time.time())
     time.sleep(0.2)
@@ -308,14 +253,12 @@ def run_local(opts: Options, trials: list[Trial], keys: list[str], sweep) -> int
       del running[pid]
       done = len(trials) - len(queue) - len(running)
       if proc.returncode == 0:
-        final = (read_trial(root, t) or {}).get('final', {})
+        final = record(t).get('final', {})
         shown = ', '.join(f'{k}={v:.4g}' for k, v in sorted(final.items()) if k in ('accuracy', 'loss', opts.metric))
         print(f'[{done}/{len(trials)}] {t.id} done in {time.time() - started:.0f}s  {shown}', flush=True)
       else:
         failed.append(t)
         print(f'[{done}/{len(trials)}] {t.id} FAILED (exit {proc.returncode}); see {log.name}', flush=True)
-  from launch import sweep_report
-
   paths = sweep_report.write(root, trials, keys, opts.metric)
   print(f'results: {", ".join(paths)}')
   if failed:

@@ -8,7 +8,7 @@ import csv
 import io
 import os
 
-from launch import sweep as sweep_lib
+from launch import trials as trials_lib
 
 PREFERRED = ('accuracy', 'loss', 'rmse')
 NOT_METRICS = ('compile_seconds', '_unix_time')  # timings and timestamps, not results
@@ -16,7 +16,7 @@ NOT_METRICS = ('compile_seconds', '_unix_time')  # timings and timestamps, not r
 
 def rows(root: str, trials, keys) -> tuple[list[str], list[list[str]], list[dict]]:
   """Header, text rows and per-trial records (trial.json, or {'status': 'not run'})."""
-  records = [sweep_lib.read_trial(root, t) or {'status': 'not run'} for t in trials]
+  records = [trials_lib.read(trials_lib.workdir(root, t)) or {'status': 'not run'} for t in trials]
   metrics = sorted(k for k in {k for r in records for k in r.get('final', {})} if not k.endswith(NOT_METRICS))
   header = ['#', 'id', *keys, 'status', *metrics]
   out = []

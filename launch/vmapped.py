@@ -24,8 +24,10 @@ import json
 import os
 import time
 
-from launch import api, artifacts
+from launch import api, artifacts, sweep_report
 from launch import diff as diff_lib
+from launch import platform as platform_lib
+from launch import trials as trials_lib
 from launch.errors import UsageError
 
 ENTRY = 'common.train.loop.train'
@@ -183,9 +185,6 @@ def train_many(
 
 def run(opts, trials, keys) -> int:
   """The --vmap_trials branch of a local sweep."""
-  from launch import sweep as sweep_lib
-  from launch import sweep_report
-
   check_eligible(opts, trials)
   root = os.path.abspath(opts.workdir)
   built = build(opts, trials)
@@ -196,10 +195,9 @@ def run(opts, trials, keys) -> int:
   start = time.time()
   finals, _ = train_many(model, task, txs, seeds, num_steps, log_every=max(1, num_steps // 5), xla_options=xla_options)
   seconds = time.time() - start
-  from launch import platform as platform_lib
 
   for t, b, final in zip(trials, built, finals):
-    workdir = sweep_lib.trial_workdir(root, t)
+    workdir = trials_lib.workdir(root, t)
     final = {'step': num_steps, **final}
     env = artifacts.environment(b[4], platform_lib.describe())
     artifacts.write_start(
@@ -210,10 +208,8 @@ def run(opts, trials, keys) -> int:
       env=env,
     )
     record = {'index': t.index, 'id': t.id, 'bindings': t.bindings, 'sweep_file': opts.sweep, 'status': 'done'}
-    sweep_lib._write_json(os.path.join(workdir, 'final_metrics.json'), final)
-    sweep_lib._write_json(
-      os.path.join(workdir, sweep_lib.TRIAL_FILE), {**record, 'final': final, 'seconds': seconds, 'vmapped': True}
-    )
+    trials_lib.write_json(os.path.join(workdir, 'final_metrics.json'), final)
+    trials_lib.write(workdir, {**record, 'final': final, 'seconds': seconds, 'vmapped': True})
     print(f'{t.id}: ' + json.dumps(final, sort_keys=True))
   paths = sweep_report.write(root, trials, keys, opts.metric)
   print(f'results: {", ".join(paths)}')

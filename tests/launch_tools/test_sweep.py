@@ -131,3 +131,70 @@ def test_local_parallel_mode_resumes_and_reports(tmp_path):
   # Re-launching skips finished trials (resumable, stable workdirs).
   again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
   assert again.returncode == 0 and '2 already done' in again.stdout
+
+
+def _launch_modules() -> dict[str, tuple[set[str], set[tuple[str, str]]]]:
+  """launch module -> (the launch modules it imports at any level, function-level included; the (module, name)
+  pairs it reads as `alias.name` from an imported launch module)."""
+  import ast
+
+  folder = os.path.join(ROOT, 'launch')
+  names = {f[:-3] for f in os.listdir(folder) if f.endswith('.py')}
+  out = {}
+  for name in names:
+    with open(os.path.join(folder, f'{name}.py')) as f:
+      tree = ast.parse(f.read())
+    aliases = {}
+    for node in ast.walk(tree):
+      if isinstance(node, ast.ImportFrom) and node.module == 'launch':
+        aliases |= {a.asname or a.name: a.name for a in node.names if a.name in names}
+      elif isinstance(node, ast.ImportFrom) and (node.module or '').startswith('launch.'):
+        aliases.setdefault('', node.module.split('.')[1])
+        aliases[node.module] = node.module.split('.')[1]
+      elif isinstance(node, ast.Import):
+        aliases |= {a.asname or a.name: a.name.split('.')[1] for a in node.names if a.name.startswith('launch.')}
+    reads = {
+      (aliases[n.value.id], n.attr)
+      for n in ast.walk(tree)
+      if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id in aliases
+    }
+    out[name] = (set(aliases.values()) - {name}, reads)
+  return out
+
+
+def _launch_imports() -> dict[str, set[str]]:
+  return {name: imports for name, (imports, _) in _launch_modules().items()}
+
+
+def test_launch_has_no_import_cycles():
+  graph = _launch_imports()
+
+  def cycle_from(start):
+    stack = [(start, [start])]
+    while stack:
+      node, path = stack.pop()
+      for nxt in graph.get(node, ()):
+        if nxt == start:
+          return path + [nxt]
+        if nxt not in path:
+          stack.append((nxt, path + [nxt]))
+    return None
+
+  cycles = [c for c in map(cycle_from, sorted(graph)) if c]
+  assert cycles == [], cycles
+  # Trial bookkeeping has one home that the sweep, its report and the vmapped path all import.
+  for user in ('sweep', 'sweep_report', 'vmapped'):
+    assert 'trials' in graph[user], user
+
+
+TRIAL_TOOLS = ('trials', 'sweep', 'sweep_report', 'vmapped', 'report', 'study', 'hyper')
+
+
+def test_trial_tools_read_no_private_names_of_other_launch_modules():
+  private = sorted(
+    f'{name} reads {module}.{attr}'
+    for name, (_, reads) in _launch_modules().items()
+    for module, attr in reads
+    if name in TRIAL_TOOLS and attr.startswith('_') and not attr.startswith('__')
+  )
+  assert private == []
