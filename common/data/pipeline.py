@@ -1,22 +1,23 @@
 """TFDS datasets as in-memory arrays, and deterministic batching as a pure function of (seed, step).
 
-Small and medium datasets (everything this repo trains on a CPU) are loaded once with `tfds.load(...,
-batch_size=-1)` and kept on the accelerator. A batch is then gathered *inside* the jitted train step from
-indices that depend only on (seed, step), so there is no host round-trip per step and a resumed run sees
-exactly the batches a run that was never stopped would have seen.
+Small and medium datasets (everything this repo trains on a CPU) are loaded whole once and kept on the
+accelerator (common/data/streaming.py streams the large ones instead). A batch is then gathered *inside* the
+jitted train step from indices that depend only on (seed, step), so there is no host round-trip per step and a
+resumed run sees exactly the batches a run that was never stopped would have seen.
 """
 
 import dataclasses
-import os
 from typing import Any, Mapping
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from common.data import tfds_sources
+
 Arrays = Mapping[str, Any]
 
-DEFAULT_DATA_DIR_ENV = 'TFDS_DATA_DIR'
+DEFAULT_DATA_DIR_ENV = tfds_sources.DEFAULT_DATA_DIR_ENV
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,8 +46,7 @@ class ArrayDataset:
     return self.train['inputs'][:n]
 
 
-def default_data_dir() -> str:
-  return os.environ.get(DEFAULT_DATA_DIR_ENV, os.path.expanduser('~/tensorflow_datasets'))
+default_data_dir = tfds_sources.default_data_dir
 
 
 class TFDSDataset:
@@ -56,28 +56,40 @@ class TFDSDataset:
   paper-scale configs on a laptop: `example_inputs` then comes from the builder's feature spec.
   """
 
-  def __init__(self, name, *, data_dir, train_split, eval_split, input_key, target_key, scale):
-    self.name, self.data_dir = name, data_dir
+  def __init__(self, name, *, data_dir, train_split, eval_split, input_key, target_key, scale, download=False):
+    self.name, self.data_dir, self.download = name, data_dir, download
     self.train_split, self.eval_split = train_split, eval_split
     self.input_key, self.target_key, self.scale = input_key, target_key, scale
     self._loaded: ArrayDataset | None = None
 
   def _builder(self):
-    import tensorflow_datasets as tfds
+    return tfds_sources.builder(self.name, self.data_dir, parameter='load_tfds.name')
 
-    import common.data.builders  # noqa: F401  (registers the offline builders)
+  def check_prepared(self):
+    """ConfigurationError now, before a run writes anything, if the data cannot be read (see tfds_sources).
 
-    return tfds.builder(self.name, data_dir=self.data_dir)
+    Offline builders are prepared here; other datasets only with download=True.
+    """
+    builder = tfds_sources.ensure_prepared(
+      self.name,
+      self.data_dir,
+      download=self.download,
+      parameter='load_tfds.name',
+      download_parameter='load_tfds.download',
+    )
+    for parameter, split_name in (
+      ('load_tfds.train_split', self.train_split),
+      ('load_tfds.eval_split', self.eval_split),
+    ):
+      tfds_sources.check_split(builder, split_name, parameter=parameter)
+    return builder
 
   def _load(self) -> ArrayDataset:
     if self._loaded is None:
-      import tensorflow_datasets as tfds
-
-      builder = self._builder()
-      builder.download_and_prepare()
+      builder = self.check_prepared()
 
       def split(split_name):
-        raw = tfds.as_numpy(builder.as_dataset(split=split_name, batch_size=-1))
+        raw = tfds_sources.read_split(builder, split_name, (self.input_key, self.target_key))
         return {
           'inputs': raw[self.input_key].astype(np.float32) * np.float32(self.scale),
           'targets': raw[self.target_key].astype(np.int32),
@@ -107,6 +119,7 @@ def load_tfds(
   input_key: str = 'image',
   target_key: str = 'label',
   scale: float = 1.0,
+  download: bool = False,
 ) -> TFDSDataset:
   """A TFDS dataset as in-memory arrays (loaded lazily, on first use).
 
@@ -117,6 +130,11 @@ def load_tfds(
     train_split, eval_split: TFDS split names (slicing like 'train[:90%]' works).
     input_key, target_key: feature names of the inputs and the labels.
     scale: inputs are multiplied by this (e.g. 1/16 for digits, 1/255 for 8-bit images).
+    download: let this run download and prepare a dataset missing from `data_dir` (off by default: a missing
+      dataset is a ConfigurationError that says how to prepare it). The offline builders are always prepared.
+
+  Datasets prepared as ArrayRecord are read with tfds.data_source (no TensorFlow in the process); TFRecord ones
+  with tf.data.
   """
   return TFDSDataset(
     name,
@@ -126,6 +144,7 @@ def load_tfds(
     input_key=input_key,
     target_key=target_key,
     scale=scale,
+    download=download,
   )
 
 

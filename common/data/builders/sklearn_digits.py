@@ -1,7 +1,11 @@
 """TFDS builder for scikit-learn's bundled 8x8 handwritten digits (UCI optdigits test set, 1797 images).
 
 It prepares with no network: the data ship inside scikit-learn. The train/test split is a fixed, seeded
-80/20 partition (1437 / 360 examples), stratified by class, so every machine builds the same splits.
+80/20 partition (1438 / 359 examples), stratified by class, so every machine builds the same splits.
+
+Version 1.1.0 holds the same examples in the same order as 1.0.0; it exists so that every copy is prepared as
+ArrayRecord (random access: `tfds.data_source`, read by grain or into memory without TensorFlow). A data_dir
+that holds the TFRecord 1.0.0 copy is left alone; 1.1.0 is prepared next to it at first use.
 
 Features:
   image: uint8 (8, 8, 1), grey levels 0..16 as in the original data (not rescaled to 0..255).
@@ -30,8 +34,11 @@ def split_indices(labels: np.ndarray) -> dict[str, np.ndarray]:
 class SklearnDigits(tfds.core.GeneratorBasedBuilder):
   """scikit-learn's 8x8 digits as a TFDS dataset (offline)."""
 
-  VERSION = tfds.core.Version('1.0.0')
-  RELEASE_NOTES = {'1.0.0': 'Stratified 80/20 split with seed 0.'}
+  VERSION = tfds.core.Version('1.1.0')
+  RELEASE_NOTES = {
+    '1.0.0': 'Stratified 80/20 split with seed 0.',
+    '1.1.0': 'The same examples, prepared as ArrayRecord (common.data.builders.FILE_FORMAT).',
+  }
 
   def _info(self) -> tfds.core.DatasetInfo:
     return tfds.core.DatasetInfo(
