@@ -137,6 +137,10 @@ def run() -> None:
     from launch import diff
 
     sys.exit(diff.main(argv[2:]))
+  if len(argv) > 1 and argv[1] == 'report':
+    from launch import report
+
+    sys.exit(report.main(argv[2:]))
   app.run(lambda a: _guarded(a, full_argv), argv=argv)
 
 
