@@ -5,6 +5,8 @@ sparse              SparseDense (fixed random weight masks, collection 'masks') 
 kwinners            KWinners: k-WTA with duty-cycle boosting (collection 'duty_cycles')
 active_dendrites    DendriticSegments, ActiveDendritesDense (absolute-max gating), DendriticMLP
 elm                 ELM / Branch-ELM recurrent layer (lax.scan), learnable bounded timescales
+leaky               the shared leaky-unit primitive (leaky_update, decay_factor, leaky_trace, timescale bounds)
+leaky_rnn           LeakyRNN: rate RNN with a learnable timescale per neuron (emergent timescales)
 recurrent           LSTM, GRU baselines in the same style; SequenceModel read-out; parameter matching
 delays              FixedDelayDense, DelayKernelDense (HD-SNN), DCLSDelayDense (learnable delays)
 """
@@ -13,6 +15,7 @@ from common.dendritic.active_dendrites import ActiveDendritesDense, DendriticMLP
 from common.dendritic.delays import DCLSDelayDense, DelayKernelDense, FixedDelayDense, causal_conv
 from common.dendritic.elm import ELM
 from common.dendritic.kwinners import KWinners, top_k_mask
+from common.dendritic.leaky_rnn import LeakyRNN
 from common.dendritic.recurrent import GRU, LSTM, SequenceModel, parameter_matched_hidden
 from common.dendritic.sparse import SparseDense
 
@@ -27,6 +30,7 @@ __all__ = [
   'DendriticSegments',
   'FixedDelayDense',
   'KWinners',
+  'LeakyRNN',
   'SequenceModel',
   'SparseDense',
   'causal_conv',

@@ -30,18 +30,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from common.dendritic.leaky import inverse_scaled_sigmoid, leaky_trace, scaled_sigmoid  # noqa: F401 (re-exported)
 from common.train.errors import ConfigurationError
 
 _ACTS = {'relu': nn.relu, 'silu': nn.silu, 'tanh': jnp.tanh, 'gelu': nn.gelu}
-
-
-def scaled_sigmoid(x, low, high):
-  return low + (high - low) * jax.nn.sigmoid(x)
-
-
-def inverse_scaled_sigmoid(y, low, high):
-  y = np.clip(np.asarray(y, np.float64), low + 1e-6 * (high - low), high - 1e-6 * (high - low))
-  return np.log((y - low) / (high - y))
 
 
 def scaled_tanh(x):
@@ -54,17 +46,6 @@ def branch_routing(num_inputs: int, num_branches: int) -> np.ndarray:
     raise ConfigurationError(f'num_branches={num_branches} must be between 1 and the number of inputs {num_inputs}.')
   branch = (np.arange(num_inputs) * num_branches) // num_inputs
   return np.eye(num_branches, dtype=np.float32)[branch]
-
-
-def leaky_trace(x: jax.Array, decay, *, unroll: int = 1) -> jax.Array:
-  """t_t = decay * t_{t-1} + x_t along axis 1 of x (B, T, F); returns (B, T, F)."""
-
-  def body(c, xt):
-    c = decay * c + xt
-    return c, c
-
-  _, out = jax.lax.scan(body, jnp.zeros_like(x[:, 0]), jnp.moveaxis(x, 1, 0), unroll=unroll)
-  return jnp.moveaxis(out, 0, 1)
 
 
 class ELM(nn.Module):
