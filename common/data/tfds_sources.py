@@ -14,6 +14,7 @@ import os
 from typing import Any, Sequence
 
 import numpy as np
+from absl import logging
 
 from common.train.errors import ConfigurationError
 
@@ -102,6 +103,10 @@ def ensure_prepared(
     if name.split(':')[0].split('/')[0] not in offline_builders() and not download:
       raise ConfigurationError(not_prepared_message(b, name, data_dir, download_parameter=download_parameter))
     b.download_and_prepare(file_format=ARRAY_RECORD)
+  from common.data.builders import standins
+
+  if standins.is_standin(b):
+    logging.warning('%s in %s is a STAND-IN (common/data/builders/standins.py), not the real data.', name, b.data_dir)
   if random_access and not has_random_access(b):
     raise ConfigurationError(
       f'dataset {name!r} in data_dir={data_dir!r} is prepared as {b.info.file_format.value}, which the streaming '
