@@ -2,17 +2,17 @@
 
   execute(gin_files, bindings, workdir=..., dry_run=...) -> final metrics
 
-Steps: read the config as data and validate it (nothing is written if this fails), parse it into gin, write
-the run's record, call the entry point, write the operative config.
+Steps: read the config as data and validate it (names, REQUIRED values, types), parse it into gin, build it
+once with a dry run of the entry point, check the workdir (nothing is written if any of this fails); then create
+and lock the workdir, write the run's record, call the entry point, write the operative config.
 """
 
 import dataclasses
 import os
 import shlex
-import shutil
 
 from common.train.errors import ConfigurationError
-from launch import artifacts, gin_args, validate
+from launch import artifacts, build_check, gin_args, typecheck, validate, workdir_guard, workdir_lock
 from launch import config_model as cm
 from launch import platform as platform_lib
 from launch.errors import UsageError
@@ -42,10 +42,15 @@ def prepare(gin_files: list[str], bindings: list[str], search_paths: list[str] |
   if not gin_files:
     raise UsageError('no --gin_file given, e.g. --gin_file=configs/baselines/digits_mlp.gin')
   search_paths = list(search_paths or [gin_args.repo_root()])
+  for f in gin_files:
+    if not f or not f.strip():
+      raise UsageError('--gin_file= is empty; pass a path, e.g. --gin_file=configs/baselines/digits_mlp.gin')
   model = cm.load(gin_files, bindings, search_paths)
+  validate.check_imports(model)
   validate.check_bindings(model)
   validate.check_required(model)
   entry_name = validate.entry_point(model)
+  typecheck.check(model)
   files = [gin_args.find_gin_file(f, search_paths) for f in gin_files]
   return Prepared(model, entry_name, files, list(bindings), search_paths)
 
@@ -60,7 +65,14 @@ def execute(
   allow_config_change: bool = False,
   argv: list[str] | None = None,
 ) -> dict:
-  """Validates, parses, records and runs one experiment; returns the entry point's final metrics."""
+  """Validates, parses, builds, records and runs one experiment; returns the entry point's final metrics.
+
+  Nothing is written until the config has been read, type-checked, parsed by gin and built once by a dry run of
+  the entry point (launch/build_check.py), and the workdir has been checked; every problem found so far is a
+  UsageError (exit 2). Then the workdir is created and locked (one run per workdir) and the run starts: a
+  ConfigurationError from then on still undoes the start (workdir_guard.undo); any other exception is recorded in
+  <workdir>/error.txt (its path in the exception's `error_file`) and re-raised.
+  """
   prepared = prepare(list(gin_files), list(bindings), search_paths)
   if not dry_run and not workdir:
     raise UsageError('--workdir is required to train (or pass --dry_run).')
@@ -68,33 +80,79 @@ def execute(
   from launch import gin_setup
 
   entry = gin_setup.parse(prepared.gin_files, prepared.bindings, prepared.search_paths)
-  workdir = os.path.abspath(workdir) if workdir else None
-  import jax
+  backend = _backend()
+  if dry_run:
+    print(f'launch: {prepared.entry_name} on {backend} (dry run)', flush=True)
+    return build_check.build(entry, prepared.model, capture=False)
 
-  is_chief = jax.process_index() == 0
-  created = bool(workdir) and not os.path.exists(workdir)
-  if workdir and not dry_run:
-    artifacts.check_workdir(workdir, prepared.resolved_json, allow_config_change)
-    if is_chief:
+  workdir = os.path.abspath(workdir)
+  chief = _process_index() == 0
+  check_workdir(workdir, prepared, allow_config_change, chief)
+  build_check.build(entry, prepared.model, capture=True)
+  argv = argv or ['launch', *[f'--gin_file={f}' for f in gin_files], *[f'--gin_bindings={b}' for b in bindings]]
+  print(f'launch: {prepared.entry_name} on {backend}', flush=True)
+  return _run(entry, prepared, workdir, chief=chief, allow_config_change=allow_config_change, argv=argv)
+
+
+def check_workdir(workdir: str, prepared: Prepared, allow_config_change: bool, chief: bool) -> None:
+  """Everything about the workdir that can be checked without writing to it (UsageError on failure)."""
+  if chief:
+    workdir_guard.check_usable(workdir)
+    if os.path.isdir(workdir):
+      workdir_lock.probe(workdir)
+  artifacts.check_workdir(workdir, prepared.resolved_json, allow_config_change)
+
+
+def _run(entry, prepared: Prepared, workdir: str, *, chief: bool, allow_config_change: bool, argv) -> dict:
+  """Creates and locks the workdir (process 0 only), records the config, runs the entry point."""
+  from launch import gin_setup
+
+  start = workdir_guard.begin(workdir) if chief else None
+  lock, started = None, False
+  try:
+    if chief:
+      lock = workdir_lock.acquire(workdir, argv)
+      artifacts.check_workdir(workdir, prepared.resolved_json, allow_config_change)  # again, now that we hold it
       env = artifacts.environment(validate.seed(prepared.model), platform_lib.describe())
-      argv = argv or ['launch', *[f'--gin_file={f}' for f in gin_files], *[f'--gin_bindings={b}' for b in bindings]]
       artifacts.write_start(
         workdir, resolved_gin=prepared.resolved_gin, resolved_json=prepared.resolved_json, argv=argv, env=env
       )
-  print(f'launch: {prepared.entry_name} on {jax.default_backend()} ({jax.device_count()} devices)', flush=True)
+    started = True
+    final = entry(workdir=workdir, dry_run=False)
+    if chief:
+      artifacts.write_end(workdir, operative_gin=gin_setup.operative_config())
+      workdir_guard.clear_failure(workdir)
+    return final
+  except Exception as e:
+    if not started or isinstance(e, (ConfigurationError, UsageError)):
+      # A failed start, or a bad value found only once the run began: leave the workdir as it was.
+      if chief:
+        workdir_guard.undo(start)
+    else:
+      e.error_file = workdir_guard.record_failure(workdir, e, _process_index())
+    raise
+  finally:
+    if lock is not None:
+      lock.release()
+
+
+def _process_index() -> int:
+  import jax
+
+  return jax.process_index()
+
+
+def _backend() -> str:
+  """The JAX backend and device count, or a UsageError when the chosen platform cannot start."""
+  import jax
 
   try:
-    final = entry(workdir=workdir or '', dry_run=dry_run)
-  except (ConfigurationError, UsageError):
-    # A bad value found while building the model or task: leave no half-made workdir behind (only one this
-    # invocation created and that holds no checkpoint, so no earlier result is ever removed).
-    if created and is_chief and not os.path.exists(os.path.join(workdir, 'checkpoints')):
-      shutil.rmtree(workdir, ignore_errors=True)
-    raise
-
-  if workdir and not dry_run and is_chief:
-    artifacts.write_end(workdir, operative_gin=gin_setup.operative_config())
-  return final
+    return f'{jax.default_backend()} ({jax.device_count()} devices)'
+  except RuntimeError as e:
+    raise UsageError(
+      f'JAX could not start a backend: {str(e).splitlines()[0]}. Check --platform (gpu needs jax[cuda12], tpu '
+      'needs jax[tpu]; see README.md) or use --platform=cpu.'
+    ) from None
 
 
 def command_line(gin_files: list[str], bindings: list[str], workdir: str | None = None) -> str:

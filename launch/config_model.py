@@ -12,7 +12,9 @@ A key is `scope/full.selector.param` (scope omitted when empty) for a parameter 
 import dataclasses
 import importlib
 import inspect
+import io
 import os
+import tokenize
 from typing import Any
 
 from gin import config_parser
@@ -47,12 +49,17 @@ class Location:
   file: str  # path relative to the repo root when inside it, or CLI
   line: int = 0
   chain: tuple[str, ...] = ()  # the include chain that led to `file` (outermost first)
+  flag: str = dataclasses.field(default='', compare=False)  # a command-line binding's text, for error messages
 
   def __str__(self) -> str:
     if self.file == CLI:
       return 'command line'
     via = f' (via {" -> ".join(self.chain)})' if self.chain else ''
     return f'{self.file}:{self.line}{via}'
+
+  def describe(self) -> str:
+    """Where to fix it, for error messages: `file:line` or the command-line binding as written."""
+    return f'command line --gin_bindings={self.flag!r}' if self.file == CLI and self.flag else str(self)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,6 +124,7 @@ class ConfigModel:
   bindings: list[Binding] = dataclasses.field(default_factory=list)
   files: list[str] = dataclasses.field(default_factory=list)
   imports: dict[str, str] = dataclasses.field(default_factory=dict)  # alias/partial path -> module
+  import_sites: list[tuple[str, Location]] = dataclasses.field(default_factory=list)  # (module, where imported)
 
   def resolved(self) -> dict[str, Binding]:
     out: dict[str, Binding] = {}
@@ -180,18 +188,66 @@ def _canonical(value, imports):
 
 
 def _parse_text(text: str, filename: str):
+  """gin's own parser over `text`; every syntax problem becomes a UsageError naming `filename` and the line."""
   try:
     return list(config_parser.ConfigParser(_Named(text, filename), _Delegate()))
   except SyntaxError as e:
-    raise UsageError(f'{filename}:{e.lineno}: gin syntax error: {e.msg}\n  {(e.text or "").rstrip()}') from None
+    shown = (e.text or '').rstrip()
+    raise UsageError(f'{filename}:{e.lineno}: gin syntax error: {e.msg}' + (f'\n  {shown}' if shown else '')) from None
+  except tokenize.TokenError:
+    raise UsageError(f'{filename}: gin syntax error: {_unclosed(text)}') from None
+  except (ValueError, TypeError, IndexError) as e:  # gin's literal parser on odd input (null bytes, ...)
+    raise UsageError(f'{filename}: gin could not parse this text: {_first_line(e)}') from None
+
+
+def _unclosed(text: str) -> str:
+  """Why tokenizing stopped at the end of the text: the innermost bracket (or string) still open, with its line."""
+  stack: list[tuple[str, int]] = []
+  try:
+    for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+      if tok.type == tokenize.OP and tok.string in '([{':
+        stack.append((tok.string, tok.start[0]))
+      elif tok.type == tokenize.OP and tok.string in ')]}' and stack:
+        stack.pop()
+  except tokenize.TokenError:
+    pass
+  if stack:
+    bracket, line = stack[-1]
+    closer = {'(': ')', '[': ']', '{': '}'}[bracket]
+    return f'line {line}: {bracket!r} is never closed (the file ends first); add the missing {closer!r}.'
+  return 'the file ends inside an unterminated string or statement; close it.'
+
+
+def _first_line(error: Exception) -> str:
+  return (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
+
+
+def _read_text(path: str, rel: str) -> str:
+  """The text of a gin file, or a UsageError naming the file: unreadable, not UTF-8, or without any statement."""
+  try:
+    with open(path, 'rb') as f:
+      data = f.read()
+  except OSError as e:
+    raise UsageError(f'{rel}: cannot read this gin file: {e.strerror or e}.') from None
+  try:
+    text = data.decode('utf-8')
+  except UnicodeDecodeError as e:
+    line = data[: e.start].count(b'\n') + 1
+    raise UsageError(
+      f'{rel}:{line}: not UTF-8 text (byte {data[e.start : e.start + 1]!r} at offset {e.start}); gin files are '
+      'UTF-8. Re-save it as UTF-8, or check that this is the gin file you meant.'
+    ) from None
+  if '\x00' in text:
+    raise UsageError(f'{rel}: contains NUL bytes, so it is not a text gin file; check the path.')
+  if not text.strip():
+    raise UsageError(f'{rel}: the file is empty. Write bindings in it, or drop it from --gin_file / the include.')
+  return text
 
 
 class _Named:
   """A file-like object with a name, so gin's parser reports locations in the right file."""
 
   def __init__(self, text, name):
-    import io
-
     self._io = io.StringIO(text)
     self.name = name
 
@@ -206,15 +262,15 @@ def load(gin_files: list[str], bindings: list[str], search_paths: list[str]) -> 
   def read_file(path: str, chain: tuple[str, ...]):
     rel = _relative(path)
     if rel in chain:
-      raise UsageError(f'{rel}: include cycle: {" -> ".join(chain + (rel,))}')
+      raise UsageError(f'{rel}: include cycle: {" -> ".join(chain + (rel,))}; remove one of these includes.')
     model.files.append(rel)
-    with open(path) as f:
-      text = f.read()
+    text = _read_text(path, rel)
     imports: dict[str, str] = {}
     for statement in _parse_text(text, rel):
       if isinstance(statement, config_parser.ImportStatement):
         if statement.module.startswith('__gin__'):
           continue
+        model.import_sites.append((statement.module, Location(rel, statement.location.line_num, chain)))
         if statement.is_from or statement.alias:
           imports[statement.bound_name()] = statement.module
           imports[statement.partial_path()] = statement.module
@@ -233,16 +289,40 @@ def load(gin_files: list[str], bindings: list[str], search_paths: list[str]) -> 
   for path in gin_files:
     read_file(find_gin_file(path, search_paths), ())
   known = None
-  for i, text in enumerate(bindings):
-    for statement in _parse_text(text, f'--gin_bindings #{i + 1}'):
+  for text in bindings:
+    for statement in _parse_cli_binding(text):
       if not isinstance(statement, config_parser.BindingStatement):
-        raise UsageError(f'--gin_bindings {text!r}: only bindings (X=Y) are allowed on the command line.')
+        raise UsageError(f'--gin_bindings={text!r}: only bindings (X=Y) are allowed on the command line.')
       known = known if known is not None else model.configurables()
-      b = _binding(statement, model.imports, Location(CLI))
+      b = _binding(statement, model.imports, Location(CLI, flag=text))
       if not b.is_macro and b.selector not in known:
         b = dataclasses.replace(b, selector=_match_partial(b.selector, known))
       model.bindings.append(b)
   return model
+
+
+def _parse_cli_binding(text: str):
+  """A --gin_bindings / --gin.X=Y value, with errors that name the flag and say how to quote a string."""
+  if not text.strip():
+    raise UsageError('--gin_bindings= is empty; write --gin.NAME=VALUE, e.g. --gin.train.num_steps=500.')
+  name, eq, value = text.partition('=')
+  if not eq or not name.strip() or not value.strip():
+    raise UsageError(
+      f'--gin_bindings={text!r} is not NAME=VALUE; write e.g. --gin.train.num_steps=500 (strings quoted: '
+      '--gin.create_optimizer.name="\'adam\'").'
+    )
+  try:
+    return _parse_text(text, '--gin_bindings')
+  except UsageError as e:
+    detail = next((ln.strip() for ln in str(e).splitlines() if 'Failed to parse' in ln), '')
+    detail = detail or str(e).splitlines()[0].split('gin syntax error: ', 1)[-1]
+    hint = ''
+    if value.strip().isidentifier():
+      hint = (
+        f' Strings need quotes: --gin.{name.strip()}="\'{value.strip()}\'"; a configurable needs @: '
+        f'--gin.{name.strip()}=@{value.strip()}.'
+      )
+    raise UsageError(f'--gin_bindings={text!r}: {value.strip()!r} is not a gin value ({detail}).{hint}') from None
 
 
 def _binding(statement, imports, location) -> Binding:
@@ -263,7 +343,7 @@ def import_object(full_name: str):
   for i in range(len(parts) - 1, 0, -1):
     try:
       obj = importlib.import_module('.'.join(parts[:i]))
-    except ImportError:
+    except Exception:  # noqa: BLE001 - an unimportable prefix; validate.check_imports reports why
       continue
     try:
       for attr in parts[i:]:

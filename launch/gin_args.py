@@ -14,8 +14,11 @@ def rewrite_gin_shorthand(argv: list[str]) -> list[str]:
   for arg in argv:
     if arg.startswith('--gin.'):
       binding = arg[len('--gin.') :]
-      if '=' not in binding:
+      name, eq, value = binding.partition('=')
+      if not eq or not value.strip():
         raise UsageError(f'{arg}: the --gin.X=Y shorthand needs a value, e.g. --gin.train.num_steps=500')
+      if not name.strip():
+        raise UsageError(f'{arg}: the --gin.X=Y shorthand needs a name after --gin., e.g. --gin.train.num_steps=500')
       out.append(f'--gin_bindings={binding}')
     else:
       out.append(arg)
@@ -29,6 +32,15 @@ def find_gin_file(path: str, search_paths: list[str]) -> str:
   for candidate in candidates:
     if os.path.isfile(candidate):
       return os.path.abspath(candidate)
+  for candidate in candidates:
+    if os.path.isdir(candidate):
+      inside = sorted(n for n in os.listdir(candidate) if n.endswith('.gin'))[:5]
+      example = os.path.join(path, inside[0]) if inside else 'configs/baselines/digits_mlp.gin'
+      holds = f'it holds {", ".join(inside)}' if inside else 'it holds no .gin file directly'
+      raise UsageError(
+        f'gin file {path!r} is a directory ({os.path.abspath(candidate)}; {holds}). Pass a .gin file, e.g. '
+        f'--gin_file={example}'
+      )
   searched = '\n  '.join(os.path.abspath(c) for c in candidates)
   raise UsageError(
     f'gin file {path!r} not found. Searched:\n  {searched}\n'

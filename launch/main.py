@@ -10,13 +10,18 @@ The flow is fixed and ordered; each step is one small function:
   5. write the run's config record (refusing a workdir that holds a different experiment)
   6. run the entry point (workdir=, dry_run=)
   7. write the operative config, print the final metrics and the workdir
-A configuration problem exits with status 2 and a message without a traceback; a diverged run with status 3.
+Exit statuses (launch/errors.py): a problem with the configuration or the flags exits 2 with a message naming the
+file:line (or the flag) and a fix, never a traceback, and nothing written; an exception after the run started
+prints one line, keeps the traceback in <workdir>/error.txt (--traceback prints it) and exits 1; a diverged run
+exits 3.
 """
 
 import json
 import logging as py_logging
 import os
 import sys
+import tempfile
+import traceback
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # TensorFlow (used by TFDS only) is chatty at import
 
@@ -24,7 +29,7 @@ from absl import app, flags, logging
 
 from launch import api, distributed, gin_args
 from launch import platform as platform_lib
-from launch.errors import EXIT_DIVERGED, EXIT_USAGE, UsageError
+from launch.errors import EXIT_DIVERGED, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, UsageError
 
 FLAGS = flags.FLAGS
 flags.DEFINE_multi_string('gin_file', [], 'Gin file(s) to parse, in order; paths relative to --gin_search_path.')
@@ -35,6 +40,7 @@ flags.DEFINE_enum('platform', 'auto', ['auto', 'cpu', 'gpu', 'tpu'], 'Accelerato
 flags.DEFINE_bool('dry_run', False, 'Parse, validate, build the model with jax.eval_shape, print the parameter table.')
 flags.DEFINE_bool('print_config', False, 'Print the resolved config with provenance and exit.')
 flags.DEFINE_bool('allow_config_change', False, 'Resume in a workdir whose saved config differs from this one.')
+flags.DEFINE_bool('traceback', False, 'On an error, also print the Python traceback (kept in W/error.txt anyway).')
 # Sweeps (launch/sweep.py, launch/hyper.py).
 flags.DEFINE_string('sweep', None, 'Sweep file (python, `def sweep(h)`); trials run in <workdir>/<trial id>.')
 flags.DEFINE_string('trial', None, 'With --sweep: run only this trial (index or id), e.g. a Slurm array index.')
@@ -126,9 +132,12 @@ def argv_all_flags() -> list[str]:
   return [a for a in sys.argv[1:] if a.startswith('-')]
 
 
-def run() -> None:
-  """Console-script entry point (`launch ...` and `python -m launch ...`)."""
-  full_argv = list(sys.argv)
+def run(argv: list[str] | None = None) -> None:
+  """Console-script entry point (`launch ...` and `python -m launch ...`); exits with the run's status.
+
+  `argv` (default sys.argv) lets tests drive the whole command in-process.
+  """
+  full_argv = list(sys.argv if argv is None else argv)
   try:
     argv = gin_args.rewrite_gin_shorthand(full_argv)
   except UsageError as e:
@@ -141,22 +150,70 @@ def run() -> None:
     from launch import report
 
     sys.exit(report.main(argv[2:]))
-  app.run(lambda a: _guarded(a, full_argv), argv=argv)
+  app.run(lambda a: _guarded(a, full_argv), argv=argv, flags_parser=_parse_flags)
+
+
+def _parse_flags(argv: list[str]) -> list[str]:
+  """absl's parsing, with a bad flag as exit status 2 (absl's own parser exits 1) and no state from a previous parse."""
+  FLAGS.unparse_flags()  # in-process callers (tests) parse many command lines; multi-flags would accumulate
+  try:
+    return FLAGS(argv)
+  except flags.Error as e:
+    _fail(UsageError(f'{e}. `launch --helpfull` lists every flag.'), EXIT_USAGE, 'bad flag')
 
 
 def _guarded(argv, full_argv) -> None:
   from common.train.errors import ConfigurationError, TrainingDiverged
 
   try:
-    sys.exit(main(argv, full_argv))
-  except UsageError as e:
-    _fail(e, EXIT_USAGE)
-  except ConfigurationError as e:
+    status = main(argv, full_argv)
+  except (UsageError, ConfigurationError) as e:
     _fail(e, EXIT_USAGE)
   except TrainingDiverged as e:
     _fail(e, EXIT_DIVERGED, 'training diverged')
+  except KeyboardInterrupt:
+    stopped = UsageError('stopped by the user (Ctrl-C); run the same command again to resume.')
+    _fail(stopped, EXIT_INTERRUPTED, 'interrupted')
+  except Exception as e:  # noqa: BLE001 - the one place every other failure becomes one line and exit 1
+    _crash(e)
+  sys.exit(status)
 
 
-def _fail(error: Exception, status: int, what: str = 'configuration error') -> None:
+def _fail(error: BaseException, status: int, what: str = 'configuration error') -> None:
+  _print_traceback_if_asked(error)
   print(f'launch: {what}: {error}', file=sys.stderr, flush=True)
   sys.exit(status)
+
+
+def _crash(error: Exception) -> None:
+  """An exception after the run started: one line on stderr, the traceback in a file (and printed if asked)."""
+  path = getattr(error, 'error_file', None) or _traceback_file(error)
+  _print_traceback_if_asked(error)
+  first = (str(error).strip().splitlines() or [''])[0][:300]
+  kept = f'traceback in {path}' if path else 'the traceback could not be saved'
+  hint = '' if _traceback_flag() else '; --traceback prints it'
+  print(f'launch: run failed: {type(error).__name__}: {first} ({kept}{hint})', file=sys.stderr, flush=True)
+  sys.exit(EXIT_FAILURE)
+
+
+def _traceback_file(error: Exception) -> str | None:
+  """Where the traceback goes when no workdir took it (the run failed before its workdir existed)."""
+  try:
+    fd, path = tempfile.mkstemp(prefix='launch-error-', suffix='.txt')
+    with os.fdopen(fd, 'w') as f:
+      f.write(''.join(traceback.format_exception(error)))
+    return path
+  except OSError:
+    return None
+
+
+def _traceback_flag() -> bool:
+  try:
+    return bool(FLAGS.traceback)
+  except flags.Error:  # the flags were never parsed (a bad flag)
+    return False
+
+
+def _print_traceback_if_asked(error: BaseException) -> None:
+  if _traceback_flag():
+    traceback.print_exception(error, file=sys.stderr)

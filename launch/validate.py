@@ -1,5 +1,6 @@
 """Checks that run before anything is written, each failing with the file, line and value at fault and a fix.
 
+- every module a gin file imports can be imported (the file:line of the import, and the import's own error);
 - every configurable and reference names something importable, every parameter exists (closest names
   suggested);
 - no REQUIRED macro or parameter is left unset (the message names the file that declares it);
@@ -20,19 +21,57 @@ def _close(name: str, options) -> str:
   return f' Did you mean {", ".join(repr(c) for c in close)}?' if close else ''
 
 
+def check_imports(model: cm.ConfigModel) -> None:
+  """Every `import`/`from ... import` in the gin files names an importable module."""
+  for module, where in model.import_sites:
+    try:
+      importlib.import_module(module)
+    except ImportError as e:
+      found = _importable_prefix(module)
+      raise UsageError(
+        f'{where}: cannot import {module!r}: {e}.{f" ({found!r} exists; check the rest of the name.)" if found else ""}'
+        ' Gin files import modules of this repo, e.g. `from common.train import loop`.'
+      ) from None
+    except Exception as e:  # noqa: BLE001 - the module itself fails at import: name the module and the error
+      raise UsageError(f'{where}: importing {module!r} failed: {type(e).__name__}: {e}') from None
+
+
+def _importable_prefix(module: str) -> str:
+  parts = module.split('.')
+  for i in range(len(parts) - 1, 0, -1):
+    try:
+      importlib.import_module('.'.join(parts[:i]))
+      return '.'.join(parts[:i])
+    except Exception:  # noqa: BLE001
+      continue
+  return ''
+
+
 def _check_target(name: str, where: cm.Location, imports: dict[str, str]):
   obj = cm.import_object(name)
   if obj is not None:
     return obj
   head = name.split('.')
   module_name, attr = '.'.join(head[:-1]), head[-1]
-  try:
-    module = importlib.import_module(module_name)
-  except ImportError:
+  if not module_name:
+    if name in imports:
+      raise UsageError(
+        f'{where.describe()}: {name!r} is a module; bind a parameter of one of its functions or classes, e.g. '
+        f'`{name}.SomeClass.param = ...`.'
+      )
     aliases = sorted(k for k in imports if '.' not in k)
     raise UsageError(
-      f'{where}: unknown configurable {name!r}: no import in the gin file provides {head[0]!r}. Add an import '
-      f'such as `from common.train import loop` to the file (imported names there: {aliases}).'
+      f'{where.describe()}: unknown configurable {name!r}. Gin names a configurable as module.name, with the module '
+      f'imported at the top of the gin file (e.g. `from common.models import mlp`, then `mlp.MLP.hidden = ...`). '
+      f'Modules imported here: {aliases}.'
+    )
+  try:
+    module = importlib.import_module(module_name)
+  except Exception:  # noqa: BLE001 - not importable for any reason: the same advice applies
+    aliases = sorted(k for k in imports if '.' not in k)
+    raise UsageError(
+      f'{where.describe()}: unknown configurable {name!r}: no import in the gin file provides {head[0]!r}. Add an '
+      f'import such as `from common.train import loop` to the file (imported names there: {aliases}).'
     ) from None
   public = [
     n
@@ -41,7 +80,9 @@ def _check_target(name: str, where: cm.Location, imports: dict[str, str]):
     and callable(getattr(module, n))
     and getattr(getattr(module, n), '__module__', None) == module.__name__
   ]
-  raise UsageError(f'{where}: {module_name} has no configurable {attr!r}.{_close(attr, public)} Valid: {public}')
+  raise UsageError(
+    f'{where.describe()}: {module_name} has no configurable {attr!r}.{_close(attr, public)} Valid: {public}'
+  )
 
 
 def check_bindings(model: cm.ConfigModel) -> None:
@@ -53,7 +94,8 @@ def check_bindings(model: cm.ConfigModel) -> None:
     for macro in _macros(b.value):
       if macro.name not in defined_macros and macro.name != 'gin.REQUIRED':
         raise UsageError(
-          f'{b.location}: macro %{macro.name} is used but never defined.{_close(macro.name, defined_macros)}'
+          f'{b.location.describe()}: macro %{macro.name} is used but never defined.'
+          f'{_close(macro.name, defined_macros)} Define it (`{macro.name} = ...`) or fix the name.'
         )
     if b.is_macro:
       continue
@@ -64,7 +106,7 @@ def check_bindings(model: cm.ConfigModel) -> None:
     params, has_kwargs = sig
     if b.param not in params and not has_kwargs:
       raise UsageError(
-        f'{b.location}: {b.written} has no parameter {b.param!r}.{_close(b.param, params)}\n'
+        f'{b.location.describe()}: {b.written} has no parameter {b.param!r}.{_close(b.param, params)}\n'
         f'  Valid parameters of {b.selector}: {", ".join(params) or "(none)"}'
       )
 

@@ -3,12 +3,21 @@
 Orbax writes each step into a temporary directory and renames it only once every file is complete, so a
 process killed mid-save (SIGKILL included) leaves either the previous checkpoints or a finished new one;
 the leftover temporary directory is removed on the next start.
+
+A save that fails (disk full, permission denied, a file-size limit) raises CheckpointSaveError with one line naming
+the directory and the last complete checkpoint, which the failed save never touches (orbax only deletes old steps
+after a new one is committed). An async save's error surfaces at the next save() or at wait().
 """
 
+import contextlib
+import logging
 import os
+import re
 
 import jax
 import orbax.checkpoint as ocp
+
+from common.train.errors import CheckpointSaveError
 
 
 class Checkpointer:
@@ -22,7 +31,10 @@ class Checkpointer:
       cleanup_tmp_directories=True,
       enable_async_checkpointing=async_save,
     )
-    self._manager = ocp.CheckpointManager(self.directory, options=options)
+    try:
+      self._manager = _ReportingManager(ocp.CheckpointManager(self.directory, options=options), self.directory)
+    except OSError as e:
+      raise CheckpointSaveError(f'cannot create the checkpoint directory {self.directory}: {e.strerror or e}.') from e
 
   def latest_step(self) -> int | None:
     return self._manager.latest_step()
@@ -55,3 +67,62 @@ def restore_params(workdir: str, state_like, step: int | None = None):
     return ckpt.restore(state_like, step)
   finally:
     ckpt.close()
+
+
+class _ReportingManager:
+  """The orbax manager with save errors turned into CheckpointSaveError (everything else passes through)."""
+
+  def __init__(self, manager, directory: str):
+    self._manager, self._directory = manager, directory
+    _quiet_orbax_save_tracebacks()
+
+  def __getattr__(self, name):
+    return getattr(self._manager, name)
+
+  def save(self, step, *args, **kwargs):
+    with _reported(self._directory, step):
+      return self._manager.save(step, *args, **kwargs)
+
+  def wait_until_finished(self):
+    with _reported(self._directory, None):
+      return self._manager.wait_until_finished()
+
+
+@contextlib.contextmanager
+def _reported(directory: str, step):
+  try:
+    yield
+  except Exception as e:  # noqa: BLE001 - orbax and tensorstore raise ValueError/OSError/RuntimeError alike
+    failed = re.search(r'/(\d+)\.orbax-checkpoint-tmp', str(e))
+    which = f'of step {failed.group(1)}' if failed else (f'of step {step}' if step is not None else '')
+    done = [int(n) for n in os.listdir(directory) if n.isdigit()] if os.path.isdir(directory) else []
+    kept = f'the last complete checkpoint, step {max(done)}, is intact' if done else 'no complete checkpoint exists yet'
+    raise CheckpointSaveError(
+      f'saving the checkpoint {which} in {directory} failed: {_reason(e)}; {kept}. Free space or fix permissions '
+      'there, then run the same command to resume.'
+    ) from e
+
+
+def _reason(error: Exception) -> str:
+  """The operating system's words when there are some ('No space left on device'), else the error's first line."""
+  if isinstance(error, OSError) and error.strerror:
+    return error.strerror
+  text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+  tail = text.rsplit(': ', 1)[-1]
+  return tail if len(tail) < 120 else text[:200]
+
+
+_QUIETED = False
+
+
+def _quiet_orbax_save_tracebacks() -> None:
+  """Orbax logs a failed async save with full tracebacks from its threads; the error reaches the caller anyway."""
+  global _QUIETED
+  if _QUIETED:
+    return
+  _QUIETED = True
+
+  def drop(record) -> bool:
+    return not (record.exc_info and record.levelno >= logging.ERROR and f'{os.sep}orbax{os.sep}' in record.pathname)
+
+  logging.getLogger('absl').addFilter(drop)

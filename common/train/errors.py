@@ -7,3 +7,7 @@ class TrainingDiverged(RuntimeError):
 
 class ConfigurationError(ValueError):
   """A configured value is invalid; the message names the parameter, the value and the fix."""
+
+
+class CheckpointSaveError(RuntimeError):
+  """A checkpoint could not be written (disk full, permission denied); the previous checkpoint is intact."""
