@@ -343,7 +343,7 @@ def checkpoint_shapes(workdir: str) -> dict | None:
   import orbax.checkpoint as ocp
 
   with ocp.PyTreeCheckpointer() as c:
-    tree = c.metadata(os.path.join(directory, str(max(steps)), 'default')).item_metadata.tree
+    tree = c.metadata(os.path.join(directory, str(max(steps)), 'state')).item_metadata.tree
   return {'params': _listing(tree['params']), 'opt_state': _listing(tree['opt_state'])}
 
 

@@ -7,6 +7,9 @@ the leftover temporary directory is removed on the next start.
 A save that fails (disk full, permission denied, a file-size limit) raises CheckpointSaveError with one line naming
 the directory and the last complete checkpoint, which the failed save never touches (orbax only deletes old steps
 after a new one is committed). An async save's error surfaces at the next save() or at wait().
+
+Each step directory holds two items: 'state' (the train state pytree, StandardSave) and 'meta' (a small JSON dict a
+loop keeps beside it: a phase schedule's finished-phase metrics, an input iterator's position), saved together.
 """
 
 import contextlib
@@ -42,15 +45,23 @@ class Checkpointer:
   def all_steps(self) -> list[int]:
     return list(self._manager.all_steps())
 
-  def save(self, step: int, state) -> None:
-    """Starts an (async) save of `state` at `step`; returns before the files are written."""
-    self._manager.save(step, args=ocp.args.StandardSave(state), force=True)
+  def save(self, step: int, state, meta: dict | None = None) -> None:
+    """Starts an (async) save of `state` (and the JSON dict `meta`) at `step`; returns before the files are written."""
+    args = ocp.args.Composite(state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(dict(meta or {})))
+    self._manager.save(step, args=args, force=True)
 
   def restore(self, state_like, step: int | None = None):
-    """Restores `step` (default the latest) into the structure, shapes and dtypes of `state_like`."""
+    """Restores `step` (default the latest) into the structure, shapes and dtypes of `state_like`; returns
+    (state, meta)."""
     step = self.latest_step() if step is None else step
     abstract = jax.tree_util.tree_map(ocp.utils.to_shape_dtype_struct, state_like)
-    return self._manager.restore(step, args=ocp.args.StandardRestore(abstract))
+    args = ocp.args.Composite(state=ocp.args.StandardRestore(abstract), meta=ocp.args.JsonRestore())
+    restored = self._manager.restore(step, args=args)
+    return restored['state'], dict(restored['meta'] or {})
+
+  def delete(self, step: int) -> None:
+    """Removes the checkpoint of `step` (a member's save beyond the step a vmapped run resumes from)."""
+    self._manager.delete(step)
 
   def wait(self) -> None:
     """Blocks until every pending async save is committed to disk."""
@@ -64,7 +75,7 @@ def restore_params(workdir: str, state_like, step: int | None = None):
   """Convenience for notebooks and tests: the restored train state of a finished run."""
   ckpt = Checkpointer(workdir, async_save=False)
   try:
-    return ckpt.restore(state_like, step)
+    return ckpt.restore(state_like, step)[0]
   finally:
     ckpt.close()
 
@@ -126,3 +137,31 @@ def _quiet_orbax_save_tracebacks() -> None:
     return not (record.exc_info and record.levelno >= logging.ERROR and f'{os.sep}orbax{os.sep}' in record.pathname)
 
   logging.getLogger('absl').addFilter(drop)
+
+
+STATE_ITEM = 'state'  # the train state's item in every step directory (beside 'meta')
+
+
+def state_directory(workdir: str, step: int) -> str:
+  """<workdir>/checkpoints/<step>/state: where orbax keeps the train state of `step`."""
+  return os.path.join(os.path.abspath(workdir), 'checkpoints', str(step), STATE_ITEM)
+
+
+def read_state(workdir: str, step: int | None = None):
+  """The saved train state of `step` (default the latest) as numpy arrays, without knowing its structure.
+
+  For tests, notebooks and `launch diff --shapes`; training code restores through Checkpointer.restore.
+  """
+  import numpy as np
+
+  if step is None:
+    ckpt = Checkpointer(workdir, async_save=False)
+    step = ckpt.latest_step()
+    ckpt.close()
+    if step is None:
+      raise FileNotFoundError(f'no checkpoint under {os.path.join(workdir, "checkpoints")}')
+  path = state_directory(workdir, step)
+  with ocp.PyTreeCheckpointer() as c:
+    tree = c.metadata(path).item_metadata.tree
+    restore_args = jax.tree_util.tree_map(lambda _: ocp.RestoreArgs(restore_type=np.ndarray), tree)
+    return c.restore(path, restore_args=restore_args)

@@ -1,19 +1,14 @@
-"""The training loop: one function, readable top to bottom.
+"""The supervised loop: a short function on the run engine (common/train/engine.py), readable top to bottom.
 
-`train` is the entry point gin configures for supervised experiments. Every entry point in this repo keeps
-the same contract: keyword arguments bound by gin, plus `workdir` and `dry_run` passed by the launcher; it
-returns a dict of final metrics.
+`train` is the entry point gin configures for supervised experiments. Every entry point in this repo keeps the
+same contract: keyword arguments bound by gin, plus `workdir` and `dry_run` passed by the launcher; it returns a
+dict of final metrics (a list of them, one per seed, for a vmapped multi-seed run).
 
 Determinism: every random stream derives from `seed` with fold_in (parameters, data order, dropout), and the
-training batch of step s is a pure function of (seed, s). A run killed at any moment and started again
-resumes from its latest checkpoint and ends with bitwise the parameters of a run that was never stopped.
+training batch of step s is a pure function of (seed, s). A run killed at any moment and started again resumes
+from its latest checkpoint and ends with bitwise the parameters of a run that was never stopped.
 """
 
-import functools
-import json
-import math
-import os
-import time
 from typing import Any, Callable
 
 import jax
@@ -21,16 +16,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from common.train import sharding
+from common.train import engine, sharding
 from common.train import state as state_lib
-from common.train.checkpoint import Checkpointer
-from common.train.errors import ConfigurationError, TrainingDiverged
-from common.train.metrics import MetricWriter
-from common.train.plots import plot_curves
-from common.train.progress import Progress
+from common.train.errors import ConfigurationError
 
-# Stream ids for fold_in: stable, so adding a new stream never changes the others.
-_PARAMS, _DATA, _DROPOUT = 0, 1, 2
+check_xla_options = engine.check_xla_options
 _AFTER_STEP = 7  # folded into the dropout stream's key for after_step hooks
 
 
@@ -98,7 +88,10 @@ def make_eval_step(model, task) -> Callable:
 
 
 def evaluate(eval_step, state, batches) -> dict[str, float]:
-  """Example-weighted means of the task's metrics over all eval batches."""
+  """Example-weighted means of the task's metrics over all eval batches, for one (unvmapped) state on the host.
+
+  For post-training analyses (e.g. pruning sweeps); the loops evaluate through engine.Run.evaluate.
+  """
   sums, total = {}, 0.0
   for batch in batches:
     metrics, weight = eval_step(state['params'], state['model_state'], batch)
@@ -109,25 +102,16 @@ def evaluate(eval_step, state, batches) -> dict[str, float]:
   return {k: v / max(total, 1.0) for k, v in sums.items()}
 
 
-def check_xla_options(options: dict[str, Any] | None) -> dict[str, Any] | None:
-  """Returns `options` if XLA accepts them (compiling a trivial program), else raises ConfigurationError."""
-  if not options:
-    return None
-  options = dict(options)
-  try:
-    jax.jit(lambda x: x + 1, compiler_options=options).lower(jnp.zeros(())).compile()
-  except Exception as err:  # XLA reports an unknown name or bad value as a generic runtime error
-    raise ConfigurationError(
-      f'train.xla_options={options} was refused by XLA ({str(err).splitlines()[0][:200]}). Check the names and values '
-      'against the installed jaxlib (common/train/xla_options.py shows working ones) or remove train.xla_options.'
-    ) from err
-  return options
-
-
-def _check_cadence(name: str, value: int) -> int:
-  if value < 1:
-    raise ConfigurationError(f'train.{name}={value} must be a positive number of steps.')
-  return value
+def switch_optimizer(txs: list[optax.GradientTransformation], index) -> optax.GradientTransformation:
+  """One transformation applying txs[index] (index traced): per-member optimizers of a vmapped multi-seed run
+  (e.g. sweep trials that differ in the learning rate). Their states must share one structure."""
+  if len(txs) == 1:
+    return txs[0]
+  inits = [tx.init for tx in txs]
+  updates = [lambda g, s, p, tx=tx: tx.update(g, s, p) for tx in txs]
+  return optax.GradientTransformation(
+    lambda p: jax.lax.switch(index, inits, p), lambda g, s, p=None: jax.lax.switch(index, updates, g, s, p)
+  )
 
 
 def train(
@@ -165,112 +149,63 @@ def train(
   """
   if num_steps < 1:
     raise ConfigurationError(f'train.num_steps={num_steps} must be at least 1.')
-  for name, value in (('log_every', log_every), ('eval_every', eval_every), ('checkpoint_every', checkpoint_every)):
-    _check_cadence(name, value)
-  root = jax.random.PRNGKey(seed)
-  params_key, data_key, dropout_key = (jax.random.fold_in(root, i) for i in (_PARAMS, _DATA, _DROPOUT))
-  tx = optimizer(num_steps)
+  engine.check_cadences('train', log_every=log_every, eval_every=eval_every, checkpoint_every=checkpoint_every)
+  run = engine.Run(
+    seed=seed, workdir=workdir, dry_run=dry_run, total_steps=num_steps, keep_checkpoints=keep_checkpoints,
+    xla_options=xla_options,
+  )  # fmt: skip
+  # Per-member optimizers (a vmapped sweep whose trials differ in optimizer numbers) are switched on the member id.
+  factories = run.member_values('optimizer', optimizer)
+  txs = [f(num_steps) for f in factories] if len({id(f) for f in factories}) > 1 else [optimizer(num_steps)]
+  members = np.arange(len(run.seeds), dtype=np.int32) if run.vmapped else np.int32(0)
 
   # 1. Build the model and the optimizer state (shapes only for a dry run).
-  init = functools.partial(state_lib.init_variables, model, task.init_inputs())
-  if dry_run:
-    variables = jax.eval_shape(init, params_key)
-    print(state_lib.param_table(variables['params']))
-    abstract_state = jax.eval_shape(lambda v: state_lib.create_state(v, tx), variables)
-    return {'num_params': state_lib.count_params(abstract_state['params'])}
-  mesh = sharding.data_mesh()
-  # One program for the optimizer state instead of one eager op (and one tiny compile) per parameter shape.
-  state = sharding.replicate(jax.jit(lambda v: state_lib.create_state(v, tx))(jax.jit(init)(params_key)), mesh)
-  num_params = state_lib.count_params(state['params'])
+  def build(key, member=0):
+    variables = state_lib.init_variables(model, task.init_inputs(), key)
+    return state_lib.create_state(variables, switch_optimizer(txs, member))
+
+  if run.dry_run:
+    return run.dry_run_result(run.build(build))
+  state = run.build(build) if len(txs) == 1 else run.build(build, member_args=(members,))
+  num_params = state_lib.count_params(run.members_of(state['params'])[0])
 
   # 2. Resume from the latest checkpoint, if any.
-  ckpt = Checkpointer(workdir, keep=keep_checkpoints)
-  writer = MetricWriter(workdir)
-  if ckpt.latest_step() is not None:
-    state = ckpt.restore(state)
-    print(f'Resumed from {ckpt.directory}/{ckpt.latest_step()}', flush=True)
-  start_step = int(state['step'])
-  writer.truncate_after(start_step)
+  state = run.resume(state)
 
-  # 3. Compile the steps. Data live on the device and are indexed inside the step: no per-step transfer.
-  one_step = make_train_step(model, task, tx, mesh, after_step)
-  xla_options = check_xla_options(xla_options)
-  train_step = jax.jit(accumulating(one_step), donate_argnums=(0, 1), compiler_options=xla_options)
-  eval_step = jax.jit(make_eval_step(model, task), compiler_options=xla_options)
-  arrays = sharding.replicate(task.train_arrays(), mesh)
-  eval_batches = [sharding.replicate(b, mesh) for b in task.eval_batches()]
-  # Every argument is committed to the mesh the way the step's outputs are, so the second call reuses the first
+  # 3. Compile the step. Data live on the device and are indexed inside the step: no per-step transfer.
+  mesh = None if run.vmapped else run.mesh
+
+  def one_step(state, arrays, data_key, dropout_key, member):
+    tx = switch_optimizer(txs, member)
+    return make_train_step(model, task, tx, mesh, after_step)(state, arrays, data_key, dropout_key)
+
+  axes = (0, None, 0, 0, 0)
+  train_step = run.jit(accumulating(one_step), member_axes=(0, 0, *axes[1:]), donate_argnums=(0, 1))
+  eval_step = make_eval_step(model, task)
+  arrays = run.place(task.train_arrays(), per_member=False)
+  eval_batches = [run.place(b, per_member=False) for b in task.eval_batches()]
+  # Every argument is committed to the devices the way the step's outputs are, so the second call reuses the first
   # call's executable (uncommitted arguments would compile the step twice).
-  data_key, dropout_key = sharding.replicate((data_key, dropout_key), mesh)
-  metric_shapes = jax.eval_shape(one_step, state, arrays, data_key, dropout_key)[1]
-  zero_metrics = lambda: sharding.replicate(  # noqa: E731
-    jax.tree_util.tree_map(lambda s: np.zeros(s.shape, s.dtype), metric_shapes), mesh
-  )
+  data_key, dropout_key, member = run.place((run.key('data'), run.key('dropout'), members))
+  shapes = jax.eval_shape(run.jit(one_step, member_axes=axes), state, arrays, data_key, dropout_key, member)[1]
+  zero_metrics = lambda: run.place(jax.tree_util.tree_map(lambda s: np.zeros(s.shape, s.dtype), shapes))  # noqa: E731
 
   # 4. The loop. Host syncs happen only at log/eval/checkpoint boundaries.
-  progress = Progress(num_steps, start_step)
   metric_sums, since_log = zero_metrics(), 0
-  last_good_step = ckpt.latest_step()
-  for step in range(start_step + 1, num_steps + 1):
-    state, metric_sums = train_step(state, metric_sums, arrays, data_key, dropout_key)
+  for step in range(run.start_step + 1, num_steps + 1):
+    state, metric_sums = train_step(state, metric_sums, arrays, data_key, dropout_key, member)
     since_log += 1
-    if step == start_step + 1:
-      jax.block_until_ready(state)
-      progress.first_step_done(step)
-      first_step_unix = time.time()
+    if step == run.start_step + 1:
+      run.first_step_done(step, state)
     is_last = step == num_steps
     if step % log_every == 0 or is_last:
-      means = {k: float(v) / since_log for k, v in jax.device_get(metric_sums).items()}
-      _stop_if_diverged(means, step, last_good_step, ckpt)
-      means['steps_per_sec'] = progress.rate(step)
-      writer.write(step, 'train', means)
-      progress.update(step, f'loss={means["loss"]:.4g}')
+      run.log(step, 'train', metric_sums, divide=since_log)
       metric_sums, since_log = zero_metrics(), 0
     if step % eval_every == 0 or is_last:
-      writer.write(step, 'eval', evaluate(eval_step, state, eval_batches))
+      run.log_rows(step, 'eval', run.evaluate(eval_step, state['params'], state['model_state'], eval_batches))
     if step % checkpoint_every == 0 or is_last:
-      _stop_if_diverged(_finite_probe(state), step, last_good_step, ckpt)
-      ckpt.save(step, state)
-      last_good_step = step
-  progress.close()
+      run.save(step, state)
 
-  # 5. Final metrics, curves, and every pending save flushed to disk.
-  final = {'step': num_steps, 'num_params': num_params, **evaluate(eval_step, state, eval_batches)}
-  if progress.compile_seconds is not None:
-    final['compile_seconds'] = progress.compile_seconds
-    # For the launcher-overhead benchmark: wall-clock time when the first step (compile included) finished.
-    final['first_step_unix_time'] = first_step_unix
-  ckpt.wait()
-  ckpt.close()
-  writer.close()
-  if jax.process_index() == 0:
-    _write_json(os.path.join(workdir, 'final_metrics.json'), final)
-    plot_curves(writer.jsonl_path, os.path.join(workdir, 'curves.png'))
-  return final
-
-
-_global_norm = jax.jit(optax.global_norm)  # one program, not one eager op per parameter
-
-
-def _finite_probe(state) -> dict[str, float]:
-  """One number that is non-finite iff some parameter is (checked before every save)."""
-  return {'parameter_norm': float(_global_norm(state['params']))}
-
-
-def _stop_if_diverged(metrics: dict[str, float], step: int, last_good_step, ckpt) -> None:
-  bad = {k: v for k, v in metrics.items() if not math.isfinite(v)}
-  if bad:
-    ckpt.wait()
-    ckpt.close()
-    where = f'step {last_good_step} in {ckpt.directory}' if last_good_step is not None else 'none was saved yet'
-    raise TrainingDiverged(
-      f'non-finite values at step {step}: {bad}. Training stopped; the last good checkpoint is {where}. '
-      'Lower the learning rate, add gradient clipping (create_optimizer.grad_clip_norm), or check the inputs.'
-    )
-
-
-def _write_json(path: str, obj) -> None:
-  tmp = path + '.tmp'
-  with open(tmp, 'w') as f:
-    json.dump(obj, f, indent=2, default=lambda x: np.asarray(x).tolist())
-  os.replace(tmp, path)
+  # 5. Final metrics (the eval split), curves, and every pending save flushed to disk.
+  evals = run.evaluate(eval_step, state['params'], state['model_state'], eval_batches)
+  return run.finish([{'step': num_steps, 'num_params': num_params, **e} for e in evals])

@@ -13,7 +13,7 @@ import os
 import socket
 import sys
 import time
-from typing import Mapping
+from typing import Callable, Mapping
 
 import jax
 import numpy as np
@@ -38,6 +38,29 @@ def read_finished_runs(workdirs, filename: str = 'final_metrics.json') -> list[d
   return runs
 
 
+# Observers of written metrics (e.g. a hyperparameter study's pruner), called as fn(step, split, values) after every
+# MetricWriter.write: on process 0, or on every process for observers added with every_process=True (those that
+# agree across processes through a collective, so every process must write the same rows). An observer may stop
+# the run by raising common.train.errors.RunStopped; the training loops let it propagate.
+_OBSERVERS: list[tuple[Callable[[int, str, dict], None], bool]] = []
+
+
+def add_observer(fn: Callable[[int, str, dict], None], *, every_process: bool = False) -> None:
+  _OBSERVERS.append((fn, every_process))
+
+
+def remove_observer(fn: Callable[[int, str, dict], None]) -> None:
+  _OBSERVERS[:] = [(f, every) for f, every in _OBSERVERS if f is not fn]
+
+
+def _notify(step: int, split: str, metrics: Mapping[str, float], *, writer: bool) -> None:
+  observers = [f for f, every in _OBSERVERS if writer or every]
+  if observers:
+    values = {k: float(np.asarray(v)) for k, v in metrics.items()}
+    for fn in observers:
+      fn(int(step), split, values)
+
+
 class MetricWriter:
   def __init__(self, workdir: str, *, console: bool = True):
     self.is_writer = jax.process_index() == 0
@@ -57,7 +80,8 @@ class MetricWriter:
     """Drops rows beyond `step` (left by a run killed after its last checkpoint) so a resume does not duplicate."""
     if not (self.is_writer and os.path.exists(self.jsonl_path)):
       return
-    rows = [r for r in read_jsonl(self.jsonl_path) if r['step'] <= step]
+    # The 'final' row is rewritten by the run that finishes (a relaunched finished run writes it again).
+    rows = [r for r in read_jsonl(self.jsonl_path) if r['step'] <= step and r.get('split') != 'final']
     tmp = self.jsonl_path + '.tmp'
     with open(tmp, 'w') as f:
       f.writelines(json.dumps(r) + '\n' for r in rows)
@@ -65,14 +89,16 @@ class MetricWriter:
 
   def write(self, step: int, split: str, metrics: Mapping[str, float]) -> None:
     if not self.is_writer:
+      _notify(step, split, metrics, writer=False)
       return
     values = {k: float(np.asarray(v)) for k, v in metrics.items()}
     with open(self.jsonl_path, 'a') as f:
       f.write(json.dumps({'step': int(step), 'split': split, **values}) + '\n')
     self._tb_writer(split).scalars(int(step), values)
-    if self.console:
+    if self.console and split != 'final':  # final metrics are printed once by the launcher
       shown = '  '.join(f'{k}={v:.4g}' for k, v in values.items())
       print(f'[{split} step {step}] {shown}', file=sys.stderr, flush=True)
+    _notify(step, split, values, writer=True)
 
   def close(self) -> None:
     for tb in self._tb.values():
@@ -101,7 +127,14 @@ class _EventFile:
     summary = self._summary_pb2.Summary(
       value=[self._summary_pb2.Summary.Value(tag=k, simple_value=v) for k, v in values.items()]
     )
+    self.summary(step, summary)
+
+  def summary(self, step: int, summary) -> None:
+    """Writes any `Summary` proto (e.g. the hparams plugin's, common/train/hparams.py) at `step`."""
     self._write(self._event_pb2.Event(wall_time=time.time(), step=step, summary=summary))
 
   def close(self) -> None:
     self._records.close()
+
+
+EventFile = _EventFile  # the public name for other writers of TensorBoard summaries

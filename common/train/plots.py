@@ -5,8 +5,11 @@ import os
 from common.train.metrics import read_jsonl
 
 
-def plot_curves(jsonl_path: str, png_path: str, *, skip=('steps_per_sec', 'learning_rate')) -> str | None:
-  """Draws every metric in metrics.jsonl against step. Returns the PNG path, or None if there is nothing."""
+def plot_curves(
+  jsonl_path: str, png_path: str, *, skip=('steps_per_sec', 'learning_rate'), splits_skip=('final',)
+) -> str | None:
+  """Draws every metric in metrics.jsonl against step (rows of `splits_skip` left out: the one-point final row).
+  Returns the PNG path, or None if there is nothing."""
   if not os.path.exists(jsonl_path):
     return None
   import matplotlib
@@ -17,6 +20,8 @@ def plot_curves(jsonl_path: str, png_path: str, *, skip=('steps_per_sec', 'learn
   rows = read_jsonl(jsonl_path)
   series: dict[str, dict[str, tuple[list, list]]] = {}
   for row in rows:
+    if row.get('split') in splits_skip:
+      continue
     for key, value in row.items():
       if key in ('step', 'split') or key in skip:
         continue

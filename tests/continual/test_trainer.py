@@ -3,12 +3,12 @@ import json
 import shutil
 
 import numpy as np
-import orbax.checkpoint as ocp
 import pytest
 
 from common.continual import learners, projection, streams, trainer
 from common.models.mlp import MLP
 from common.train import optim
+from common.train.checkpoint import read_state
 from common.train.errors import ConfigurationError
 
 
@@ -31,7 +31,7 @@ def _run(stream, learner, workdir, **kw):
 
 
 def _params(workdir, step):
-  return ocp.StandardCheckpointer().restore(workdir / 'checkpoints' / str(step) / 'default')['params']
+  return read_state(str(workdir), step)['params']
 
 
 def test_stopped_run_resumes_at_task_and_step_bitwise(toy, tmp_path):

@@ -7,8 +7,8 @@ import signal
 import time
 
 import numpy as np
-import orbax.checkpoint as ocp
 
+from common.train.checkpoint import read_state
 from tests.foundation.helpers import launch, launch_popen
 
 ARGS = [
@@ -22,9 +22,8 @@ ARGS = [
 
 
 def _final_params(workdir):
-  mngr = ocp.CheckpointManager(os.path.join(workdir, 'checkpoints'))
-  state = mngr.restore(mngr.latest_step(), args=ocp.args.StandardRestore())
-  return mngr.latest_step(), state['params']
+  state = read_state(workdir)
+  return int(state['step']), state['params']
 
 
 def _assert_trees_bitwise_equal(a, b):

@@ -25,13 +25,9 @@ STEPS = 12
 
 
 def _params(workdir):
-  import orbax.checkpoint as ocp
+  from common.train.checkpoint import read_state
 
-  path = os.path.join(workdir, 'checkpoints', str(STEPS), 'default')
-  with ocp.PyTreeCheckpointer() as c:
-    tree = c.metadata(path).item_metadata.tree
-    restore_args = jax.tree_util.tree_map(lambda _: ocp.RestoreArgs(restore_type=np.ndarray), tree)
-    return c.restore(path, restore_args=restore_args)['params']
+  return read_state(str(workdir), STEPS)['params']
 
 
 def _final(workdir):
