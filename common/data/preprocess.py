@@ -38,9 +38,14 @@ def random_flip_left_right(image: np.ndarray, rng: np.random.Generator) -> np.nd
 def pad_and_random_crop(image: np.ndarray, rng: np.random.Generator, padding: int) -> np.ndarray:
   """(H, W, C) -> (H, W, C): zero-pad `padding` pixels on every side, then crop a random H x W window."""
   h, w = image.shape[:2]
-  padded = np.pad(image, ((padding, padding), (padding, padding), (0, 0)))
-  top, left = rng.integers(0, 2 * padding + 1, size=2)
-  return padded[top : top + h, left : left + w]
+  top, left = (int(v) for v in rng.integers(0, 2 * padding + 1, size=2))
+  # The window [top, top + h) x [left, left + w) of the padded image, without building it (np.pad is slow).
+  dy, dx = top - padding, left - padding
+  out = np.zeros_like(image)
+  out[max(0, -dy) : h - max(0, dy), max(0, -dx) : w - max(0, dx)] = image[
+    max(0, dy) : h - max(0, -dy), max(0, dx) : w - max(0, -dx)
+  ]
+  return out
 
 
 def resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
