@@ -1,0 +1,10 @@
+"""The G2GNet table's sparse rows: SPARSITY 0.5 and 0.75 x 5 seeds, for any sparse file in configs/g2gnet/.
+
+  launch --gin_file=configs/g2gnet/mlp_g2g_dst_hebbian.gin --sweep=configs/g2gnet/sweeps/sparsity_seeds.py \
+    --workdir=/tmp/g2g/mlp_g2g_dst_hebbian --sweep_workers=2
+(the same for mlp_random, mlp_g2g, mlp_g2g_dst_random and the cnn_* files; dense rows: seeds.py)
+"""
+
+
+def sweep(h):
+  return h.product([h.sweep('SPARSITY', [0.5, 0.75]), h.sweep('SEED', [0, 1, 2, 3, 4])])
