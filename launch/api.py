@@ -11,7 +11,7 @@ import dataclasses
 import os
 import shlex
 
-from common.train.errors import ConfigurationError
+from common.train.errors import ConfigurationError, RunStopped
 from launch import artifacts, build_check, gin_args, typecheck, validate, workdir_guard, workdir_lock
 from launch import config_model as cm
 from launch import platform as platform_lib
@@ -64,8 +64,11 @@ def execute(
   search_paths: list[str] | None = None,
   allow_config_change: bool = False,
   argv: list[str] | None = None,
+  swept=(),
 ) -> dict:
   """Validates, parses, builds, records and runs one experiment; returns the entry point's final metrics.
+
+  `swept`: the keys a sweep or study varies in this run (TensorBoard HParams, even when their values are not scalars).
 
   Nothing is written until the config has been read, type-checked, parsed by gin and built once by a dry run of
   the entry point (launch/build_check.py), and the workdir has been checked; every problem found so far is a
@@ -91,7 +94,7 @@ def execute(
   build_check.build(entry, prepared.model, capture=True)
   argv = argv or ['launch', *[f'--gin_file={f}' for f in gin_files], *[f'--gin_bindings={b}' for b in bindings]]
   print(f'launch: {prepared.entry_name} on {backend}', flush=True)
-  return _run(entry, prepared, workdir, chief=chief, allow_config_change=allow_config_change, argv=argv)
+  return _run(entry, prepared, workdir, chief=chief, allow_config_change=allow_config_change, argv=argv, swept=swept)
 
 
 def check_workdir(workdir: str, prepared: Prepared, allow_config_change: bool, chief: bool) -> None:
@@ -103,8 +106,9 @@ def check_workdir(workdir: str, prepared: Prepared, allow_config_change: bool, c
   artifacts.check_workdir(workdir, prepared.resolved_json, allow_config_change)
 
 
-def _run(entry, prepared: Prepared, workdir: str, *, chief: bool, allow_config_change: bool, argv) -> dict:
+def _run(entry, prepared: Prepared, workdir: str, *, chief: bool, allow_config_change: bool, argv, swept=()) -> dict:
   """Creates and locks the workdir (process 0 only), records the config, runs the entry point."""
+  from common.train import hparams
   from launch import gin_setup
 
   start = workdir_guard.begin(workdir) if chief else None
@@ -117,12 +121,18 @@ def _run(entry, prepared: Prepared, workdir: str, *, chief: bool, allow_config_c
       artifacts.write_start(
         workdir, resolved_gin=prepared.resolved_gin, resolved_json=prepared.resolved_json, argv=argv, env=env
       )
+      hparams.write_session_start(workdir, prepared.resolved_json['bindings'], swept)
     started = True
     final = entry(workdir=workdir, dry_run=False)
     if chief:
       artifacts.write_end(workdir, operative_gin=gin_setup.operative_config())
+      hparams.write_session_end(workdir, prepared.resolved_json['bindings'], swept, final)
       workdir_guard.clear_failure(workdir)
     return final
+  except RunStopped:  # an observer stopped the run (a study pruned it): not a failure, and nothing to undo
+    if chief:
+      hparams.write_session_end(workdir, prepared.resolved_json['bindings'], swept, status='failure')
+    raise
   except Exception as e:
     if not started or isinstance(e, (ConfigurationError, UsageError)):
       # A failed start, or a bad value found only once the run began: leave the workdir as it was.

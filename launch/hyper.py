@@ -13,6 +13,20 @@ Every combinator returns a `Sweep`: the explicit, ordered list of trials, each t
 (gin key, python value) pairs. Keys are written as on the command line (`mlp.MLP.hidden`, `LEARNING_RATE`);
 values are python literals (numbers, strings, tuples, None) or `h.ref('mlp.MLP')` for a gin reference.
 Random search draws from numpy's Generator seeded with `seed`, so a sweep file always yields the same trials.
+
+The same file may define `search(h)` for an adaptive search (launch/study.py, Optuna):
+
+  def search(h):
+    return h.search(
+      {
+        'LEARNING_RATE': h.float(1e-4, 1e-1, log=True),
+        'mlp.MLP.hidden': h.categorical([(64,), (256, 256)]),
+        'BATCH_SIZE': h.int(16, 256, log=True),
+      },
+      metric='loss', direction='minimize',  # the final metric the study optimises; its eval values drive pruning
+    )
+
+(`h.float`/`h.int` shadow the builtins inside this module only; its own code calls builtins.float/builtins.int.)
 """
 
 import builtins
@@ -116,18 +130,18 @@ class Distribution:
 
   def draw(self, rng):
     if self.kind == 'uniform':
-      return _round(float(rng.uniform(*self.args)))
+      return _round(builtins.float(rng.uniform(*self.args)))
     if self.kind == 'loguniform':
       lo, hi = self.args
-      return _round(float(math.exp(rng.uniform(math.log(lo), math.log(hi)))))
+      return _round(builtins.float(math.exp(rng.uniform(math.log(lo), math.log(hi)))))
     if self.kind == 'randint':
-      return int(rng.integers(self.args[0], self.args[1] + 1))
-    return self.args[0][int(rng.integers(len(self.args[0])))]
+      return builtins.int(rng.integers(self.args[0], self.args[1] + 1))
+    return self.args[0][builtins.int(rng.integers(len(self.args[0])))]
 
 
 def _round(x: float) -> float:
   """6 significant digits: short, readable bindings that still replay exactly."""
-  return float(f'{x:.6g}')
+  return builtins.float(f'{x:.6g}')
 
 
 def uniform(low: float, high: float) -> Distribution:
@@ -146,7 +160,7 @@ def randint(low: int, high: int) -> Distribution:
   """An integer in [low, high], both included."""
   if not low <= high:
     raise SweepError(f'h.randint({low}, {high}): low must not exceed high.')
-  return Distribution('randint', (int(low), int(high)))
+  return Distribution('randint', (builtins.int(low), builtins.int(high)))
 
 
 def choice(values: Sequence[Any]) -> Distribution:
@@ -176,3 +190,117 @@ def ref(name: str, call: bool = True):
   from launch import config_model as cm
 
   return cm.Ref(name, call)
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Search spaces for adaptive search (launch/study.py).
+
+
+@dataclasses.dataclass(frozen=True)
+class Param:
+  """One dimension of a search space: kind 'float' or 'int' (a range [low, high], optionally log-scaled or on a
+  grid of `step`) or 'categorical' (`choices`, any gin values)."""
+
+  kind: str
+  low: Any = None
+  high: Any = None
+  log: bool = False
+  step: Any = None
+  choices: tuple = ()
+
+
+def float(low, high, *, log: bool = False, step=None) -> Param:  # noqa: A001 - h.float in sweep files
+  """A real number in [low, high]; log=True samples log(x) uniformly (needs low > 0); `step` a grid spacing."""
+  low, high = builtins.float(low), builtins.float(high)
+  if not low < high:
+    raise SweepError(f'h.float({low}, {high}): low must be below high.')
+  if log and low <= 0:
+    raise SweepError(f'h.float({low}, {high}, log=True): a log scale needs low > 0.')
+  if log and step is not None:
+    raise SweepError('h.float(..., log=True, step=...): choose a log scale or a step, not both.')
+  return Param('float', low, high, builtins.bool(log), step)
+
+
+def int(low, high, *, log: bool = False, step: int = 1) -> Param:  # noqa: A001 - h.int in sweep files
+  """An integer in [low, high], both included; log=True samples log(x) uniformly (needs low >= 1)."""
+  if builtins.int(low) != low or builtins.int(high) != high:
+    raise SweepError(f'h.int({low}, {high}): the bounds must be integers.')
+  low, high = builtins.int(low), builtins.int(high)
+  if not low <= high:
+    raise SweepError(f'h.int({low}, {high}): low must not exceed high.')
+  if log and low < 1:
+    raise SweepError(f'h.int({low}, {high}, log=True): a log scale needs low >= 1.')
+  return Param('int', low, high, builtins.bool(log), builtins.int(step))
+
+
+def categorical(choices: Sequence[Any]) -> Param:
+  """One of `choices` (numbers, strings, tuples, None, h.ref(...)): anything a gin binding takes."""
+  from launch import config_model as cm
+
+  if isinstance(choices, (str, bytes)) or not hasattr(choices, '__iter__'):
+    raise SweepError(f'h.categorical({choices!r}): give a list of choices.')
+  choices = tuple(choices)
+  if not choices:
+    raise SweepError('h.categorical([]): nothing to choose from.')
+  texts = [cm.to_gin(c) for c in choices]
+  if len(set(texts)) != len(texts):
+    raise SweepError(f'h.categorical({list(texts)}): a choice appears twice.')
+  return Param('categorical', choices=choices)
+
+
+@dataclasses.dataclass(frozen=True)
+class Search:
+  """An adaptive search: the space (gin key -> Param), the final metric to optimise and its direction, the
+  sampler's seed, and pruning (Optuna's median rule on the metric's values in the `split` rows: a trial stops when
+  its value is worse than the median of finished trials at the same step, once `startup_trials` finished and past
+  `warmup_steps`)."""
+
+  space: tuple[tuple[str, Param], ...]
+  metric: str
+  direction: str = 'minimize'
+  seed: builtins.int = 0
+  split: str = 'eval'
+  prune: builtins.bool = True
+  startup_trials: builtins.int = 3
+  warmup_steps: builtins.int = 0
+
+  @property
+  def keys(self) -> list[str]:
+    return [k for k, _ in self.space]
+
+
+def search(
+  space: dict[str, Param],
+  *,
+  metric: str,
+  direction: str = 'minimize',
+  seed: builtins.int = 0,
+  split: str = 'eval',
+  prune: builtins.bool = True,
+  startup_trials: builtins.int = 3,
+  warmup_steps: builtins.int = 0,
+) -> Search:
+  """The spec `search(h)` returns; see Search."""
+  if not isinstance(space, dict) or not space:
+    raise SweepError('h.search(space, ...): the space must be a non-empty dict of gin key -> h.float/h.int/...')
+  for key, p in space.items():
+    if not isinstance(key, str) or not key:
+      raise SweepError(f'h.search: {key!r} is not a gin key such as "LEARNING_RATE".')
+    if not isinstance(p, Param):
+      raise SweepError(f'h.search: {key!r} must be h.float/h.int/h.categorical, got {p!r}.')
+  if not isinstance(metric, str) or not metric:
+    raise SweepError("h.search(..., metric=...): name the final metric to optimise, e.g. metric='loss'.")
+  if direction not in ('minimize', 'maximize'):
+    raise SweepError(f"h.search(..., direction={direction!r}): 'minimize' or 'maximize'.")
+  if startup_trials < 0 or warmup_steps < 0:
+    raise SweepError('h.search: startup_trials and warmup_steps must be >= 0.')
+  return Search(
+    tuple(space.items()),
+    metric,
+    direction,
+    builtins.int(seed),
+    split,
+    builtins.bool(prune),
+    builtins.int(startup_trials),
+    builtins.int(warmup_steps),
+  )

@@ -48,6 +48,12 @@ flags.DEFINE_bool('list_trials', False, 'With --sweep: validate and print the tr
 flags.DEFINE_integer('sweep_workers', 1, 'With --sweep and no --trial: local worker processes running trials.')
 flags.DEFINE_bool('vmap_trials', False, 'With --sweep: run trials differing only in numbers as one vmapped program.')
 flags.DEFINE_string('sweep_metric', '', 'With --sweep: the final metric plotted against each axis (default accuracy).')
+# Adaptive search on Optuna (launch/study.py): `def search(h)` in the --sweep file.
+flags.DEFINE_string('study', None, 'With --sweep: join (or create) this Optuna study and run its trials in --workdir.')
+flags.DEFINE_string('storage', None, 'With --study: sqlite:///F.db (default ROOT/study.db), a database URL, journal:F.')
+flags.DEFINE_integer('num_trials', None, 'With --study: the trials the study runs in all, over every worker.')
+flags.DEFINE_enum('sampler', 'tpe', ['tpe', 'random'], 'With --study: the Optuna sampler (seeded by the sweep file).')
+flags.DEFINE_integer('study_heartbeat', 30, 'With --study: seconds between heartbeats of a running trial.')
 # Several processes (launch/distributed.py; `python -m launch.multiprocess` sets these on one machine).
 flags.DEFINE_enum(
   'distributed', 'auto', ['auto', 'on', 'off'], 'jax.distributed: auto = TPU pods or --num_processes>1.'
@@ -67,6 +73,8 @@ def main(argv: list[str], full_argv: list[str]) -> int:
   # 2. Platform before JAX is touched (gin imports modules that import JAX).
   platform_lib.select(FLAGS.platform)
   multi_process = not FLAGS.print_config and _init_distributed()  # also before anything touches a device
+  if FLAGS.study:
+    return _study(full_argv, multi_process)
   if FLAGS.sweep or FLAGS.trial is not None or FLAGS.list_trials:
     return _sweep(full_argv, multi_process)
   if FLAGS.print_config:
@@ -102,6 +110,27 @@ def _init_distributed() -> bool:
       platform=FLAGS.platform,
     )
   )
+
+
+def _study(full_argv, multi_process: bool) -> int:
+  from launch import study
+
+  if not FLAGS.sweep:
+    raise UsageError('--study needs --sweep=FILE with `def search(h)` (the search space).')
+  opts = study.Options(
+    sweep=FLAGS.sweep,
+    gin_files=FLAGS.gin_file,
+    bindings=FLAGS.gin_bindings,
+    search_paths=FLAGS.gin_search_path,
+    workdir=FLAGS.workdir,
+    study=FLAGS.study,
+    num_trials=FLAGS.num_trials,
+    storage=FLAGS.storage,
+    sampler=FLAGS.sampler,
+    heartbeat=FLAGS.study_heartbeat,
+    argv=full_argv,
+  )
+  return study.main(opts, multi_process=multi_process)
 
 
 def _sweep(full_argv, multi_process: bool) -> int:

@@ -36,6 +36,7 @@ import shlex
 import sys
 from typing import Any, Callable
 
+from common.train.hparams import ends_with, short_names
 from launch import trials as trials_lib
 from launch.errors import EXIT_USAGE, UsageError
 
@@ -172,28 +173,6 @@ def varying_keys(runs: list[Run]) -> list[str]:
   ]
 
 
-def short_labels(keys: list[str], all_keys) -> dict[str, str]:
-  """Each key's shortest dotted suffix (at least `Class.param` for a parameter) that no other key ends with."""
-  all_keys = sorted(set(all_keys) | set(keys))
-  labels = {}
-  for key in keys:
-    scope, _, bare = key.rpartition('/')
-    parts = bare.split('.')
-    label = key
-    for n in range(min(2, len(parts)), len(parts) + 1):
-      suffix = '.'.join(parts[-n:])
-      candidate = f'{scope}/{suffix}' if scope else suffix
-      if [k for k in all_keys if _ends_with(k, candidate)] == [key]:
-        label = candidate
-        break
-    labels[key] = label
-  return labels
-
-
-def _ends_with(key: str, suffix: str) -> bool:
-  return key == suffix or key.endswith('.' + suffix) or key.endswith('/' + suffix)
-
-
 def resolve_keys(requested: list[str], runs: list[Run]) -> list[str]:
   """--group_by names -> full config keys (exact, or the one key ending in `.NAME`); UsageError otherwise."""
   all_keys = sorted({k for r in runs for k in r.config})
@@ -204,11 +183,11 @@ def resolve_keys(requested: list[str], runs: list[Run]) -> list[str]:
         f'--group_by={name}: the seed never groups; the runs of one configuration with different seeds are the '
         'n that each row averages over. Leave it out.'
       )
-    matches = [k for k in all_keys if _ends_with(k, name)]
+    matches = [k for k in all_keys if ends_with(k, name)]
     if len(matches) > 1 and name in matches:
       matches = [name]
     if not matches:
-      close = difflib.get_close_matches(name, all_keys + list(short_labels(all_keys, all_keys).values()), n=3)
+      close = difflib.get_close_matches(name, all_keys + list(short_names(all_keys, all_keys).values()), n=3)
       hint = f' Did you mean {", ".join(repr(c) for c in close)}?' if close else ''
       raise UsageError(f'--group_by={name}: no run under the root has a config key {name!r}.{hint}')
     if len(matches) > 1:
@@ -269,7 +248,7 @@ def build(runs: list[Run], *, group_by: list[str] | None = None, metrics: list[s
         stats[m] = stat(vals)
     groups.append(Group(dict(zip(keys, texts)), tuple(members), stats))
   others = [r for r in runs if r.status != DONE]
-  labels = short_labels(keys, {k for r in runs for k in r.config})
+  labels = short_names(keys, {k for r in runs for k in r.config})
   return Report(keys, labels, chosen, groups, others, list(runs), pooled)
 
 

@@ -208,6 +208,7 @@ def run_trial(opts: Options, t: Trial) -> int:
       dry_run=opts.dry_run,
       search_paths=opts.search_paths,
       argv=opts.argv,
+      swept=t.keys,
     )
   except BaseException as e:
     if writes:

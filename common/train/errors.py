@@ -11,3 +11,15 @@ class ConfigurationError(ValueError):
 
 class CheckpointSaveError(RuntimeError):
   """A checkpoint could not be written (disk full, permission denied); the previous checkpoint is intact."""
+
+
+class RunStopped(Exception):
+  """An observer of the run's metrics stopped it early (a study's pruner); not an error: the launcher exits 0.
+
+  Raised from inside MetricWriter.write (see metrics.add_observer); the loops let it propagate. Checkpoints written
+  so far stay; `reason` says why (e.g. 'pruned at step 600: loss=0.82').
+  """
+
+  def __init__(self, reason: str):
+    super().__init__(reason)
+    self.reason = reason
