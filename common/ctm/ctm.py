@@ -23,6 +23,7 @@ from typing import Any, Sequence
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from common.ctm import synch
 from common.ctm.columns import ColumnAttention, ColumnDense, layer_norm
@@ -32,6 +33,8 @@ from common.ctm.synapses import make_synapses
 from common.train.errors import ConfigurationError
 
 READOUTS = ('synch', 'post')
+NEURON_INDICES = 'neuron_indices'  # the variable collection of the synchronisation's neuron indices
+SIDES = ('left', 'right')
 
 
 def _uniform(bound: float):
@@ -98,6 +101,7 @@ class CTMTick(nn.Module):
   shared_nlm: bool
   readout: str
   unet_min_width: int
+  layer_norm_nlm: bool = False
 
   @nn.compact
   def __call__(self, carry, consts, train: bool = False):
@@ -124,6 +128,7 @@ class CTMTick(nn.Module):
       self.shared_nlm,
       self.dropout_nlm,
       layout='dib',
+      layer_norm=self.layer_norm_nlm,
       name='nlm',
     )
     z = nlm(trace, train)
@@ -146,7 +151,13 @@ class CTM(nn.Module):
     out_dims / prediction_reshaper: output size and the shape whose last axis is softmaxed for certainty.
     dropout (synapses, attention), dropout_nlm (None -> dropout).
     neuron_select_type: 'first-last' | 'random' | 'random-pairing'; n_random_pairing_self forced self pairs.
-    selection_seed: numpy seed of the random pair selection (part of the config, like the reference's buffers).
+    selection_seed: numpy seed of the random pair selection when `neuron_indices` is not given.
+    neuron_indices: explicit selection {'out_left', 'out_right', 'action_left', 'action_right'} -> n_synch_out /
+      n_synch_action neuron indices each (the reference's `*_neuron_indices_*` buffers; random-pairing pairs may
+      repeat), or None to draw them from selection_seed. Either way they are initial values: the indices live in
+      the variable collection 'neuron_indices' (model state, so checkpointed and restored with the model), and a
+      restored checkpoint's indices are the ones used. Applied without that collection, the CTM uses these.
+    do_layernorm_nlm: LayerNorm over each NLM layer's inputs (the reference's option; off in the paper).
     backbone: a module inputs -> (B, S, F) tokens.
     shared_nlm: ablation, one MLP shared by all neurons instead of private NLMs.
     readout: 'synch' (paper) or 'post' (ablation: y_t = W z_t from the post-activations).
@@ -171,6 +182,8 @@ class CTM(nn.Module):
   neuron_select_type: str = 'random-pairing'
   n_random_pairing_self: int = 0
   selection_seed: int = 0
+  neuron_indices: Any = None
+  do_layernorm_nlm: bool = False
   backbone: Any = None
   shared_nlm: bool = False
   readout: str = 'synch'
@@ -191,8 +204,15 @@ class CTM(nn.Module):
     if self.n_synch_action < 1:
       raise ConfigurationError(f'n_synch_action={self.n_synch_action} must be at least 1 (it forms the query).')
     synch.validate(
-      self.neuron_select_type, self.d_model, self.n_synch_out, self.n_synch_action, self.n_random_pairing_self
+      self.neuron_select_type,
+      self.d_model,
+      self.n_synch_out,
+      self.n_synch_action,
+      self.n_random_pairing_self,
+      explicit=self.neuron_indices is not None,
     )
+    if self.neuron_indices is not None:
+      self.initial_neuron_indices()  # raises ConfigurationError on bad names, lengths or values
     size = 1
     for s in self.prediction_reshaper:
       size *= s if s != -1 else 1
@@ -211,6 +231,7 @@ class CTM(nn.Module):
     }
     self.decay_params_out = self.param('decay_params_out', nn.initializers.zeros, (sizes['out'],))
     self.decay_params_action = self.param('decay_params_action', nn.initializers.zeros, (sizes['action'],))
+    self.indices = self._index_variables()
     self.kv_proj = nn.Dense(self.d_input)
     self.kv_norm = layer_norm()
     self.attn_key = nn.Dense(self.d_input)
@@ -219,6 +240,17 @@ class CTM(nn.Module):
     # The tick's parameters are one pytree created by the tick module's own init (shapes do not depend on the batch
     # or the number of input tokens), so the hot loop can be a plain lax.scan over tick.apply, with remat.
     self.tick = self.param('tick', lambda rng: tick.init(rng, *self._dummy_tick_inputs())['params'])
+
+  def _index_variables(self) -> dict[str, jax.Array]:
+    """The per-side neuron indices: variables of the 'neuron_indices' collection (created at init), or the initial
+    values when applied without that collection."""
+    out = {}
+    for name, value in self.initial_neuron_indices().items():
+      if self.is_initializing() or self.has_variable(NEURON_INDICES, name):
+        out[name] = self.variable(NEURON_INDICES, name, lambda v=value: jnp.asarray(v)).value
+      else:
+        out[name] = jnp.asarray(value)
+    return out
 
   def _tick_module(self) -> CTMTick:
     return CTMTick(
@@ -236,6 +268,7 @@ class CTM(nn.Module):
       shared_nlm=self.shared_nlm,
       readout=self.readout,
       unet_min_width=self.unet_min_width,
+      layer_norm_nlm=self.do_layernorm_nlm,
       parent=None,
     )
 
@@ -246,14 +279,17 @@ class CTM(nn.Module):
     zo, za = jnp.zeros((n_o, 1)), jnp.zeros((n_a, 1))
     carry = (jnp.zeros((d, m, 1)), jnp.zeros((d, 1)), za, za, zo, zo)
     consts = {'keys': jnp.zeros((h, self.d_input // h, 1, 1)), 'values': jnp.zeros((h, self.d_input // h, 1, 1))}
-    consts.update(r_out=zo[:, 0], r_action=za[:, 0], **self._selectors())
+    sizes = (('out', n_o), ('action', n_a))
+    idx = {f'{kind}_{side}': jnp.zeros((n,), jnp.int32) for kind, n in sizes for side in SIDES}
+    consts.update(r_out=zo[:, 0], r_action=za[:, 0], **idx)  # shapes only: the tick's init reads no index values
     return carry, consts
 
   def _selectors(self) -> dict[str, jax.Array]:
-    idx, out = self.pair_indices(), {}
+    """Flat pair indices of both readouts from the index variables (the tick's column layout gathers by index)."""
+    out = {}
     for kind in ('out', 'action'):
-      out[f'{kind}_left'], out[f'{kind}_right'] = synch.selectors(
-        self.d_model, idx[f'{kind}_left'], idx[f'{kind}_right'], columns=True
+      out[f'{kind}_left'], out[f'{kind}_right'] = synch.expand_pairs(
+        self.neuron_select_type, self.indices[f'{kind}_left'], self.indices[f'{kind}_right']
       )
     return out
 
@@ -270,25 +306,42 @@ class CTM(nn.Module):
 
     return step
 
-  def pair_indices(self) -> dict[str, Any]:
-    """The (numpy) left/right neuron indices of both readouts; a pure function of the configuration."""
-    out = synch.select_pairs(
-      self.neuron_select_type, self.d_model, self.n_synch_out, 'out', self.n_random_pairing_self, self.selection_seed
-    )
-    act = synch.select_pairs(
-      self.neuron_select_type,
-      self.d_model,
-      self.n_synch_action,
-      'action',
-      self.n_random_pairing_self,
-      self.selection_seed,
-    )
-    return {'out_left': out[0], 'out_right': out[1], 'action_left': act[0], 'action_right': act[1]}
+  def initial_neuron_indices(self) -> dict[str, np.ndarray]:
+    """Per-side neuron indices (numpy int32) before any restore: `neuron_indices` if given, else drawn from
+    selection_seed. Keys out_left, out_right (n_synch_out each), action_left, action_right (n_synch_action each)."""
+    sizes = {'out': self.n_synch_out, 'action': self.n_synch_action}
+    if self.neuron_indices is not None:
+      given = dict(self.neuron_indices)
+      expected = {f'{kind}_{side}' for kind in sizes for side in SIDES}
+      if set(given) != expected:
+        raise ConfigurationError(f'neuron_indices has keys {sorted(given)}; it must have exactly {sorted(expected)}.')
+      return {k: synch.check_indices(k, v, sizes[k.split('_')[0]], self.d_model) for k, v in given.items()}
+    out = {}
+    for kind, n in sizes.items():
+      left, right = synch.select_neurons(
+        self.neuron_select_type, self.d_model, n, kind, self.n_random_pairing_self, self.selection_seed
+      )
+      out[f'{kind}_left'], out[f'{kind}_right'] = left, right
+    return out
+
+  def pair_indices(self) -> dict[str, np.ndarray]:
+    """Flat (numpy) pair indices of both readouts from `initial_neuron_indices` (what the CTM uses unless a restored
+    'neuron_indices' collection says otherwise)."""
+    idx, out = self.initial_neuron_indices(), {}
+    for kind in ('out', 'action'):
+      out[f'{kind}_left'], out[f'{kind}_right'] = synch.expand_pairs(
+        self.neuron_select_type, idx[f'{kind}_left'], idx[f'{kind}_right']
+      )
+    return out
+
+  def features(self, x: jax.Array, train: bool = False) -> jax.Array:
+    """The tokens the ticks attend over: LayerNorm(Dense(backbone(x))), (B, S, d_input) (reference compute_features)."""
+    tokens = self.backbone(x, train=train) if self.backbone is not None else x
+    return self.kv_norm(self.kv_proj(tokens))
 
   def _prepare(self, x, train: bool):
     """Features, tick-invariant constants and the initial carry, in the tick's column layout."""
-    tokens = self.backbone(x, train=train) if self.backbone is not None else x
-    kv = self.kv_norm(self.kv_proj(tokens))
+    kv = self.features(x, train)
     b, s = kv.shape[:2]
     d_head = self.d_input // self.heads
     heads_first = lambda t: jnp.transpose(t.reshape(b, s, self.heads, d_head), (2, 3, 1, 0))  # noqa: E731

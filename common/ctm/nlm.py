@@ -14,6 +14,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from common.ctm.columns import normalise
 from common.ctm.synapses import glu
 
 LAYOUTS = ('bdi', 'dbi', 'dib')
@@ -66,17 +67,27 @@ class SuperLinear(nn.Module):
   """Per-neuron linear maps: (B, D, I) -> (B, D, O) (or the other `layout`s), private weights for each neuron.
 
   Weights w (D, I, O) ~ U(+-1/sqrt(I+O)), bias (D, O) = 0, and a learnable scalar temperature (init 1) that divides
-  the output, as in the reference's SuperLinear.
+  the output, as in the reference's SuperLinear. do_norm: LayerNorm over the I input features of every neuron first
+  (the reference's do_layernorm_nlm), with one (I,) scale and bias shared by all neurons, as the reference's
+  nn.LayerNorm(in_dims); torch's epsilon 1e-5.
   """
 
   in_dims: int
   out_dims: int
   shared: bool = False  # one weight matrix for all neurons (ablation)
   layout: str = 'bdi'
+  do_norm: bool = False
 
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
     d = x.shape[-2] if self.layout == 'bdi' else x.shape[0]
+    if self.do_norm:
+      axis = 1 if self.layout == 'dib' else -1
+      scale = self.param('norm_scale', nn.initializers.ones, (self.in_dims,))
+      bias = self.param('norm_bias', nn.initializers.zeros, (self.in_dims,))
+      if self.layout == 'dib':
+        scale, bias = scale[:, None], bias[:, None]
+      x = normalise(x, axis) * scale + bias
     init = _uniform(1.0 / (self.in_dims + self.out_dims) ** 0.5)
     temperature = self.param('temperature', nn.initializers.ones, ())
     if self.shared:
@@ -100,6 +111,8 @@ class NeuronLevelModels(nn.Module):
 
   deep: SuperLinear(M -> 2H) -> GLU -> SuperLinear(H -> 2) -> GLU. shallow: SuperLinear(M -> 2) -> GLU.
   shared=True replaces the private per-neuron weights by one MLP shared by all neurons (the paper's ablation).
+  layer_norm=True: each SuperLinear normalises its input first (the reference's do_layernorm_nlm; the paper never
+  uses it).
   """
 
   memory_length: int
@@ -108,16 +121,18 @@ class NeuronLevelModels(nn.Module):
   shared: bool = False
   dropout: float = 0.0
   layout: str = 'bdi'
+  layer_norm: bool = False
 
   @nn.compact
   def __call__(self, trace: jax.Array, train: bool = False) -> jax.Array:
     axis = 1 if self.layout == 'dib' else -1
     x = trace
     x = nn.Dropout(self.dropout, deterministic=not train)(x)
+    norm = self.layer_norm
     if self.deep:
-      x = glu(SuperLinear(self.memory_length, 2 * self.hidden, self.shared, self.layout, name='layer1')(x), axis)
+      x = glu(SuperLinear(self.memory_length, 2 * self.hidden, self.shared, self.layout, norm, name='layer1')(x), axis)
       x = nn.Dropout(self.dropout, deterministic=not train)(x)
-      x = glu(SuperLinear(self.hidden, 2, self.shared, self.layout, name='layer2')(x), axis)
+      x = glu(SuperLinear(self.hidden, 2, self.shared, self.layout, norm, name='layer2')(x), axis)
     else:
-      x = glu(SuperLinear(self.memory_length, 2, self.shared, self.layout, name='layer1')(x), axis)
+      x = glu(SuperLinear(self.memory_length, 2, self.shared, self.layout, norm, name='layer1')(x), axis)
     return jnp.squeeze(x, axis)

@@ -13,9 +13,11 @@ Pair selection (`neuron_select_type`):
   'random'          two random index sets (with replacement, as the reference) and the upper triangle of their
                     outer product. Size n(n+1)/2.
   'random-pairing'  n random neuron pairs, the first n_self of them forced to be self pairs (i, i). Size n.
-                    Deviation: pairs are drawn without repeats (the reference draws with replacement, so a pair
-                    can occur twice, which only wastes a slot); hence at most D(D+1)/2 pairs exist.
-Every variant is reduced to two flat index vectors (left, right) so the product is z[:, left] * z[:, right].
+                    Deviation: pairs drawn from a seed have no repeats (the reference draws with replacement, so a
+                    pair can occur twice, which only wastes a slot); hence at most D(D+1)/2 pairs can be drawn.
+                    Indices given explicitly (e.g. a reference checkpoint's) may repeat pairs.
+A selection is stored as the reference stores its buffers: two index vectors (left, right) of n neurons each
+(`select_neurons`); `expand_pairs` turns them into flat pair indices, so the product is z[:, left] * z[:, right].
 """
 
 import jax
@@ -34,8 +36,11 @@ def synch_size(select_type: str, n_synch: int) -> int:
   return n_synch * (n_synch + 1) // 2
 
 
-def validate(select_type: str, d_model: int, n_out: int, n_action: int, n_self: int) -> None:
-  """Raises ConfigurationError naming the parameter when the selection cannot be made."""
+def validate(select_type: str, d_model: int, n_out: int, n_action: int, n_self: int, explicit: bool = False) -> None:
+  """Raises ConfigurationError naming the parameter when the selection cannot be made.
+
+  explicit: the indices are given (not drawn), so random-pairing may ask for more pairs than distinct ones exist.
+  """
   if select_type not in SELECT_TYPES:
     raise ConfigurationError(f'neuron_select_type={select_type!r} is unknown; choose one of {SELECT_TYPES}.')
   if n_out < 1:
@@ -54,7 +59,7 @@ def validate(select_type: str, d_model: int, n_out: int, n_action: int, n_self: 
   if select_type == 'random-pairing':
     available = d_model * (d_model + 1) // 2
     for name, n in (('n_synch_out', n_out), ('n_synch_action', n_action)):
-      if n > available:
+      if n > available and not explicit:
         raise ConfigurationError(
           f'{name}={n} exceeds the {available} distinct neuron pairs of d_model={d_model}; lower {name}.'
         )
@@ -88,12 +93,14 @@ def _random_pairs(rng: np.random.Generator, d_model: int, n: int, n_self: int) -
   return arr[:, 0], arr[:, 1]
 
 
-def select_pairs(
+def select_neurons(
   select_type: str, d_model: int, n_synch: int, kind: str, n_self: int = 0, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
-  """Flat (left, right) neuron indices, each of length synch_size(select_type, n_synch); `kind` is 'out'/'action'.
+  """The (left, right) neuron indices of one readout, n_synch each (int32), like the reference's buffers
+  `{kind}_neuron_indices_left/right`; `kind` is 'out' or 'action'. Deterministic in `seed` (numpy).
 
-  Deterministic in `seed` (numpy), so the selection is part of the configuration, not of the parameters.
+  random-pairing: the pairs themselves. first-last / random: the two neuron sets whose outer product's upper
+  triangle is synchronised (`expand_pairs`).
   """
   rng = np.random.default_rng([seed, 0 if kind == 'out' else 1])
   if select_type == 'random-pairing':
@@ -104,8 +111,43 @@ def select_pairs(
   else:
     left = rng.choice(d_model, size=n_synch)
     right = rng.choice(d_model, size=n_synch)
-  iu, ju = np.triu_indices(n_synch)
-  return left[iu].astype(np.int32), right[ju].astype(np.int32)
+  return left.astype(np.int32), right.astype(np.int32)
+
+
+def expand_pairs(select_type: str, left, right):
+  """Per-side indices (n,) -> flat pair indices (synch_size,): the upper triangle of the outer product for
+  first-last and random (reference: outer[:, triu_indices]), the pairs themselves for random-pairing. Works on
+  numpy and jax arrays."""
+  if select_type == 'random-pairing':
+    return left, right
+  iu, ju = np.triu_indices(left.shape[0])
+  return left[iu], right[ju]
+
+
+def select_pairs(
+  select_type: str, d_model: int, n_synch: int, kind: str, n_self: int = 0, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+  """Flat (left, right) neuron indices, each of length synch_size(select_type, n_synch); `kind` is 'out'/'action'.
+
+  Deterministic in `seed` (numpy), so the default selection is a function of the configuration.
+  """
+  return expand_pairs(select_type, *select_neurons(select_type, d_model, n_synch, kind, n_self, seed))
+
+
+def check_indices(name: str, indices, n_synch: int, d_model: int) -> np.ndarray:
+  """Explicit per-side indices -> int32 array, or ConfigurationError naming `name` if the length or a value is off."""
+  arr = np.asarray(indices)
+  if arr.shape != (n_synch,) or not np.issubdtype(arr.dtype, np.integer):
+    raise ConfigurationError(
+      f'neuron_indices[{name!r}] has shape {arr.shape} and dtype {arr.dtype}; it must be {n_synch} integers '
+      f'(n_synch for that readout).'
+    )
+  if arr.size and (arr.min() < 0 or arr.max() >= d_model):
+    raise ConfigurationError(
+      f'neuron_indices[{name!r}] holds {int(arr.min())}..{int(arr.max())}; neuron indices must lie in '
+      f'[0, d_model={d_model}).'
+    )
+  return arr.astype(np.int32)
 
 
 # Above this many entries per selection matrix, pair products gather instead of multiplying by one-hot matrices.

@@ -6,6 +6,7 @@ maths, this test fails.
 """
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -75,7 +76,11 @@ def _perturbed(variables, scale=0.3):
   leaves, tree = jax.tree_util.tree_flatten(variables)
   keys = jax.random.split(jax.random.PRNGKey(7), len(leaves))
   return jax.tree_util.tree_unflatten(
-    tree, [a + scale * jax.random.uniform(k, a.shape, a.dtype) for a, k in zip(leaves, keys)]
+    tree,
+    [
+      a + scale * jax.random.uniform(k, a.shape, a.dtype) if jnp.issubdtype(a.dtype, jnp.floating) else a
+      for a, k in zip(leaves, keys)
+    ],
   )
 
 
