@@ -12,4 +12,11 @@ rehearsal     Rehearsal: fixed-budget replay with power-law / uniform / recency 
 binary        BinaryDense / MeanFieldDense / BinaryMLP / BinaryPerceptron; Metaplastic, VariationalBinary
 activity      dense_inputs: presynaptic activity of every nn.Dense of any linen model
 report        run grids through the launcher, results tables and plots for projects
+few_shot      few_shot_stream (k shots per class, held-out episodes); FewShotProbe: held-out few-shot learning
+              measured after every task for any wrapped learner
+fscl          FastSlow: fast weights with metaplastic (online-EWC) consolidation, slow weights consolidated from
+              them (Reptile-style), each task's fast weights restarted from the slow ones
+adaptation    test-time adaptation steps: source, norm (batch statistics), TENT, soft Hebbian, NHL
+tta_model     TTACNN (conv -> BatchNorm -> NeuroModulator ...), the source model of adaptation experiments
+corruptions   noise / blur / contrast / rotation at 5 severities; corruption_stream of (corruption, severity) domains
 """

@@ -1,0 +1,1 @@
+"""fscl: see README.md (configs in configs/fscl/, modules in common/)."""

@@ -1,0 +1,1 @@
+"""nhl_tta: see README.md (configs in configs/nhl_tta/, modules in common/)."""
