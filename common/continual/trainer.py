@@ -1,7 +1,8 @@
 """The continual entry point: one model, one learner, a stream of tasks, evaluated on every task after each.
 
-Same contract as common.train.loop.train: keyword arguments bound by gin plus `workdir` and `dry_run`; metrics
-through MetricWriter, checkpoints through Checkpointer, returns the final metrics. A run's life:
+Same contract as common.train.loop.train: keyword arguments bound by gin plus `workdir` and `dry_run`, returns the
+final metrics; a short loop on the run engine (common/train/engine.py), which owns keys, checkpoints, metrics, the
+NaN stop, final artefacts and the vmapped seed axis. A run's life:
 
   1. build the model (shapes only for a dry run), the learner's state, and the accuracy of the untrained model on
      every task (the baseline of forward transfer);
@@ -17,12 +18,9 @@ through MetricWriter, checkpoints through Checkpointer, returns the final metric
 The batch of global step s is a pure function of (seed, s), and consolidation keys of (seed, task), so a resumed
 run is the run that never stopped. The train step differs from loop.make_train_step (learner penalty, learner
 state, projection args, per-batch learner updates, the task index), so it is written here; evaluation reuses
-loop.make_eval_step/evaluate.
+loop.make_eval_step through the engine.
 """
 
-import functools
-import json
-import os
 from typing import Any, Callable
 
 import jax
@@ -34,18 +32,14 @@ from common.continual import metrics as cl_metrics
 from common.continual import objective
 from common.continual.learners import Learner
 from common.continual.streams import TaskStream
-from common.train import loop
+from common.train import engine, loop
 from common.train import state as state_lib
-from common.train.checkpoint import Checkpointer
-from common.train.errors import ConfigurationError, TrainingDiverged
-from common.train.metrics import MetricWriter
-from common.train.plots import plot_curves
-from common.train.progress import Progress
-
-_PARAMS, _DATA, _DROPOUT, _LEARNER, _CONSOLIDATE = 0, 1, 2, 3, 4
+from common.train.errors import ConfigurationError
 
 
-def make_continual_step(model, learner: Learner, tx, *, batch_size: int, steps_per_task: int) -> Callable:
+def make_continual_step(
+  model, learner: Learner, tx, *, batch_size: int, steps_per_task: int, shard_batch=lambda b: b
+) -> Callable:
   """Returns step(state, arrays, data_key, dropout_key) -> (state, metrics); the task is state['step'] // S."""
 
   def loss_fn(params, model_state, learner_state, batch, dropout_key):
@@ -63,7 +57,7 @@ def make_continual_step(model, learner: Learner, tx, *, batch_size: int, steps_p
   def step_fn(state, arrays, data_key, dropout_key):
     step = state['step']
     task = step // steps_per_task
-    batch = learner.train_batch(arrays, state['learner'], data_key, step, task, batch_size)
+    batch = shard_batch(learner.train_batch(arrays, state['learner'], data_key, step, task, batch_size))
     grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
     (total, (model_state, metrics)), grads = grad_fn(
       state['params'], state['model_state'], state['learner'], batch, jax.random.fold_in(dropout_key, step)
@@ -89,7 +83,7 @@ def make_continual_step(model, learner: Learner, tx, *, batch_size: int, steps_p
   return step_fn
 
 
-def _chunk_runner(step_fn):
+def _chunk(step_fn):
   """run(state, sums, arrays, data_key, dropout_key, length) -> (state, sums): `length` steps in one lax.scan."""
 
   def run(state, sums, arrays, data_key, dropout_key, length):
@@ -101,7 +95,7 @@ def _chunk_runner(step_fn):
     (state, sums), _ = jax.lax.scan(body, (state, sums), None, length=length)
     return state, sums
 
-  return jax.jit(run, static_argnums=(5,), donate_argnums=(0, 1))
+  return run
 
 
 def train(
@@ -120,6 +114,7 @@ def train(
   checkpoint_every: int = 1000,
   eval_batch_size: int = 512,
   keep_checkpoints: int = 2,
+  xla_options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
   """Trains `model` through `stream` with `learner`; returns ACC, BWT, FWT, forgetting and the final row.
 
@@ -134,15 +129,14 @@ def train(
     batch_size: examples per step from the current task (a learner may add more, e.g. replay).
     reset_optimizer: re-initialise the optimizer state at the start of every task.
     log_every, checkpoint_every: cadences in steps (task boundaries always checkpoint).
+    xla_options: XLA compiler options for the compiled steps (common/train/xla_options.py).
   """
   num_tasks = stream.num_tasks
   if num_tasks < 1:
     raise ConfigurationError('train.stream has zero tasks; build it with num_tasks >= 1.')
   if steps_per_task < 1:
     raise ConfigurationError(f'train.steps_per_task={steps_per_task} must be at least 1.')
-  for name, value in (('log_every', log_every), ('checkpoint_every', checkpoint_every)):
-    if value < 1:
-      raise ConfigurationError(f'train.{name}={value} must be a positive number of steps.')
+  engine.check_cadences('train', log_every=log_every, checkpoint_every=checkpoint_every)
   smallest = int(stream.train_counts.min())
   if not 1 <= batch_size <= smallest:
     raise ConfigurationError(
@@ -150,148 +144,126 @@ def train(
     )
   learner.validate(stream)
   total_steps = num_tasks * steps_per_task
-  root = jax.random.PRNGKey(seed)
-  params_key, data_key, dropout_key, learner_key, consolidate_key = (
-    jax.random.fold_in(root, i) for i in (_PARAMS, _DATA, _DROPOUT, _LEARNER, _CONSOLIDATE)
-  )
+  run = engine.Run(
+    seed=seed, workdir=workdir, dry_run=dry_run, total_steps=total_steps, keep_checkpoints=keep_checkpoints,
+    xla_options=xla_options,
+  )  # fmt: skip
   base_tx = optimizer(steps_per_task if reset_optimizer else total_steps)
   pre, post = learner.gradient_transformation(), learner.post_transformation()
   tx = optax.chain(*[t for t in (pre, base_tx, post) if t is not None])
 
   # 1. Model, learner state, optimizer state (shapes only for a dry run).
   init_inputs = stream.train_inputs[0, :2]
-  init = functools.partial(state_lib.init_variables, model, init_inputs)
 
-  def build(variables):
-    state = state_lib.create_state(variables, tx)
+  def build(params_key, learner_key):
+    state = state_lib.create_state(state_lib.init_variables(model, init_inputs, params_key), tx)
     state['learner'] = learner.init(state['params'], stream, learner_key)
     state['acc'] = jnp.zeros((num_tasks, num_tasks), jnp.float32)
     state['baseline'] = jnp.zeros((num_tasks,), jnp.float32)
     return state
 
-  if dry_run:
-    variables = jax.eval_shape(init, params_key)
-    print(state_lib.param_table(variables['params']))
-    abstract = jax.eval_shape(build, variables)
-    return {'num_params': state_lib.count_params(abstract['params']), 'num_tasks': num_tasks}
-  state = jax.jit(lambda key: build(init(key)))(params_key)
-  num_params = state_lib.count_params(state['params'])
+  if run.dry_run:
+    abstract = run.build(lambda key: build(key, key))
+    return run.dry_run_result(abstract, num_tasks=num_tasks)
+  state = run.build(build, member_args=(run.key('learner'),))
+  num_params = state_lib.count_params(run.members_of(state['params'])[0])
 
-  eval_step = jax.jit(loop.make_eval_step(model, objective.MaskedClassification()))
-  eval_sets = [[jax.device_put(b) for b in stream.eval_batches(j, eval_batch_size)] for j in range(num_tasks)]
+  eval_step = loop.make_eval_step(model, objective.MaskedClassification())
+  eval_sets = [
+    [run.place(b, per_member=False) for b in stream.eval_batches(j, eval_batch_size)] for j in range(num_tasks)
+  ]
 
   def eval_all(state) -> np.ndarray:
-    return np.array([loop.evaluate(eval_step, state, eval_sets[j])['accuracy'] for j in range(num_tasks)])
+    """(members, T) accuracy of every member on every task."""
+    per_task = [run.evaluate(eval_step, state['params'], state['model_state'], eval_sets[j]) for j in range(num_tasks)]
+    return np.array([[per_task[j][i]['accuracy'] for j in range(num_tasks)] for i in range(len(run.seeds))])
 
-  # 2. Resume.
-  ckpt = Checkpointer(workdir, keep=keep_checkpoints)
-  writer = MetricWriter(workdir)
-  if ckpt.latest_step() is not None:
-    state = ckpt.restore(state)
-    print(f'Resumed from {ckpt.directory}/{ckpt.latest_step()}', flush=True)
-  else:
-    state['baseline'] = jnp.asarray(eval_all(state), jnp.float32)
-  start_step = int(state['step'])
-  writer.truncate_after(start_step)
+  def set_members(state, name, rows: np.ndarray):
+    value = rows if run.vmapped else rows[0]
+    return {**state, name: run.place(jnp.asarray(value, jnp.float32))}
+
+  # 2. Resume (or record the untrained model's accuracy on every task: the baseline of forward transfer).
+  step0 = run.latest_step()
+  state = run.resume(state)
+  if step0 is None:
+    state = set_members(state, 'baseline', eval_all(state))
 
   # 3. Compile once; stream arrays live on the device.
-  arrays = jax.device_put(stream.train_arrays())
-  step_fn = make_continual_step(model, learner, tx, batch_size=batch_size, steps_per_task=steps_per_task)
-  run_chunk = _chunk_runner(step_fn)
-  end_task = jax.jit(functools.partial(learner.end_task, model=model))
-  metric_shapes = jax.eval_shape(step_fn, state, arrays, data_key, dropout_key)[1]
-  zeros = jax.jit(lambda: jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), metric_shapes))
-  init_opt = jax.jit(tx.init)
-  set_row = jax.jit(lambda acc, task, row: acc.at[task].set(row))
-  param_norm = jax.jit(optax.global_norm)
+  arrays = run.place(stream.train_arrays(), per_member=False)
+  data_key, dropout_key, consolidate_key = run.place((run.key('data'), run.key('dropout'), run.key('consolidate')))
+  step_fn = make_continual_step(
+    model, learner, tx, batch_size=batch_size, steps_per_task=steps_per_task, shard_batch=run.shard_batch
+  )
+  run_chunk = run.jit(_chunk(step_fn), member_axes=(0, 0, None, 0, 0, None), static_argnums=(5,), donate_argnums=(0, 1))
+  metric_shapes = jax.eval_shape(run.jit(step_fn, member_axes=(0, None, 0, 0)), state, arrays, data_key, dropout_key)[1]
+  zeros = lambda: run.place(jax.tree_util.tree_map(lambda s: np.zeros(s.shape, s.dtype), metric_shapes))  # noqa: E731
+  init_opt = run.jit(tx.init)
+
+  def consolidate(learner_state, params, model_state, arrays, task, key):
+    return learner.end_task(
+      learner_state, model=model, params=params, model_state=model_state, arrays=arrays, task=task,
+      key=jax.random.fold_in(key, task),
+    )  # fmt: skip
+
+  end_task = run.jit(consolidate, member_axes=(0, 0, 0, None, None, 0))
   # Learners without diagnostics skip the (tiny) compile.
   has_diagnostics = type(learner).diagnostics is not Learner.diagnostics
-  diagnostics = jax.jit(learner.diagnostics) if has_diagnostics else (lambda _: {})
+  diagnostics = run.jit(learner.diagnostics) if has_diagnostics else None
 
-  progress = Progress(total_steps, start_step)
-  step = start_step
-  for task in range(start_step // steps_per_task, num_tasks):
+  step = run.start_step
+  for task in range(step // steps_per_task, num_tasks):
     end = (task + 1) * steps_per_task
     if step == task * steps_per_task and reset_optimizer:
       state['opt_state'] = init_opt(state['params'])
     while step < end:
       length = min(log_every - step % log_every, end - step, checkpoint_every - step % checkpoint_every)
       state, sums = run_chunk(state, zeros(), arrays, data_key, dropout_key, length)
-      if step == start_step:
-        jax.block_until_ready(state)
-        progress.first_step_done(step + length)
+      if step == run.start_step:
+        run.first_step_done(step + length, state)
       step += length
-      means = {k: float(v) / length for k, v in jax.device_get(sums).items()}
-      _check_finite(means, step, ckpt)
       if step % log_every == 0 or step == end:
-        means['task'] = task
-        means['steps_per_sec'] = progress.rate(step)
-        writer.write(step, 'train', means)
-        progress.update(step, f'task={task} loss={means["loss"]:.4g}')
+        rows = run.log(step, 'train', sums, divide=length, show=None)
+      else:
+        rows = [{k: float(v) / length for k, v in m.items()} for m in run.members_of(sums)]
+        run.check_finite(step, rows)
       if step % checkpoint_every == 0 and step < end:
-        ckpt.save(step, state)
+        run.save(step, state)
     # Task boundary: consolidate (if the stream tells the learner), evaluate all tasks, checkpoint.
     if stream.has_boundaries:
       state['learner'] = end_task(
-        state['learner'],
-        params=state['params'],
-        model_state=state['model_state'],
-        arrays=arrays,
-        task=np.int32(task),
-        key=jax.random.fold_in(consolidate_key, task),
+        state['learner'], state['params'], state['model_state'], arrays, np.int32(task), consolidate_key
       )
-    row = eval_all(state)
-    state['acc'] = set_row(state['acc'], task, np.asarray(row, np.float32))
-    seen = row[: task + 1]
-    diag = {k: float(v) for k, v in jax.device_get(diagnostics(state['learner'])).items()}
-    summary = {'task': task, 'avg_seen_accuracy': float(seen.mean()), 'current_accuracy': row[task]}
-    writer.write(step, 'eval', {**summary, **diag})
-    _check_finite({'parameter_norm': float(param_norm(state['params']))}, step, ckpt)
-    ckpt.save(step, state)
-  progress.close()
+    accs = eval_all(state)  # (members, T)
+    acc = np.array(jax.device_get(state['acc'])).reshape(len(run.seeds), num_tasks, num_tasks)
+    acc[:, task] = accs
+    state = set_members(state, 'acc', acc)
+    diags = run.members_of(diagnostics(state['learner'])) if has_diagnostics else [{}] * len(run.seeds)
+    rows = [
+      {'task': task, 'avg_seen_accuracy': float(a[: task + 1].mean()), 'current_accuracy': float(a[task]), **d}
+      for a, d in zip(accs, diags)
+    ]
+    run.log_rows(step, 'eval', rows, check=False)
+    run.save(step, state)
 
   # 4. Final metrics and artefacts.
-  acc = np.asarray(jax.device_get(state['acc']))
-  baseline = np.asarray(jax.device_get(state['baseline']))
-  final = {
-    'step': total_steps,
-    'num_params': num_params,
-    **cl_metrics.continual_metrics(acc, baseline),
-    'final_accuracies': acc[-1].tolist(),
-  }
-  if progress.compile_seconds is not None:
-    final['compile_seconds'] = progress.compile_seconds
-  ckpt.wait()
-  ckpt.close()
-  summary = {k: v for k, v in final.items() if isinstance(v, float)}
-  writer.write(total_steps, 'continual', summary)
-  writer.close()
-  if jax.process_index() == 0:
-    _write_json(os.path.join(workdir, 'accuracy_matrix.json'), {'acc': acc.tolist(), 'baseline': baseline.tolist()})
-    _write_json(os.path.join(workdir, 'final_metrics.json'), final)
-    title = f'{learner.name}: ACC={final["acc"]:.3f} BWT={final["bwt"]:+.3f}'
-    cl_metrics.plot_accuracy_matrix(acc, os.path.join(workdir, 'accuracy_matrix.png'), title)
-    # Curves only: the one-point summary and the per-task diagnostics stay in metrics.jsonl (one panel each made
-    # the figure ~25 panels wide and its drawing the slowest part of a short run).
-    diag_keys = jax.eval_shape(diagnostics, state['learner']) if has_diagnostics else {}
-    skip = ('steps_per_sec', 'learning_rate', 'task', 'total_loss', *summary, *diag_keys)
-    plot_curves(writer.jsonl_path, os.path.join(workdir, 'curves.png'), skip=skip)
-  return final
-
-
-def _check_finite(metrics: dict[str, float], step: int, ckpt) -> None:
-  bad = {k: v for k, v in metrics.items() if not np.isfinite(v)}
-  if bad:
-    ckpt.wait()
-    ckpt.close()
-    raise TrainingDiverged(
-      f'non-finite values at step {step}: {bad}. Training stopped; the last good checkpoint is step '
-      f'{ckpt.latest_step()} in {ckpt.directory}. Lower the learning rate or the learner strength.'
-    )
-
-
-def _write_json(path: str, obj) -> None:
-  tmp = path + '.tmp'
-  with open(tmp, 'w') as f:
-    json.dump(obj, f, indent=2, default=lambda x: np.asarray(x).tolist())
-  os.replace(tmp, path)
+  acc = np.asarray(jax.device_get(state['acc'])).reshape(len(run.seeds), num_tasks, num_tasks)
+  baseline = np.asarray(jax.device_get(state['baseline'])).reshape(len(run.seeds), num_tasks)
+  finals = [
+    {
+      'step': total_steps,
+      'num_params': num_params,
+      **cl_metrics.continual_metrics(a, b),
+      'final_accuracies': a[-1].tolist(),
+    }
+    for a, b in zip(acc, baseline)
+  ]
+  run.write_json('accuracy_matrix.json', [{'acc': a.tolist(), 'baseline': b.tolist()} for a, b in zip(acc, baseline)])
+  if run.is_chief:
+    for w, a, f in zip(run.workdirs, acc, finals):
+      title = f'{learner.name}: ACC={f["acc"]:.3f} BWT={f["bwt"]:+.3f}'
+      cl_metrics.plot_accuracy_matrix(a, f'{w}/accuracy_matrix.png', title)
+  # Curves only: the per-task diagnostics stay in metrics.jsonl (one panel each made the figure ~25 panels wide and
+  # its drawing the slowest part of a short run).
+  diag_keys = tuple(jax.eval_shape(learner.diagnostics, run.members_of(state['learner'])[0])) if has_diagnostics else ()
+  skip = ('task', 'total_loss', 'avg_seen_accuracy', 'current_accuracy', *diag_keys)
+  return run.finish(finals, plot_skip=skip)

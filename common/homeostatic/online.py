@@ -9,13 +9,12 @@ counter is a multiple of num_train // swaps, which is the same spacing up to rou
 varies the number of swaps per epoch: round(swaps_per_epoch + seasonal_amplitude * sin(2 pi epoch /
 seasonal_period)), at least 0 (the paper's "dynamically changing rates of concept shift").
 
-`train` is the gin entry point (the contract of common.train.loop.train); `make_epoch_fn` is the pure,
-jittable epoch that `train` runs and that sweep scripts vmap over seeds.
+`train` is the gin entry point (the contract of common.train.loop.train), a short loop on the run engine
+(common/train/engine.py: checkpoints per epoch, metrics, the NaN stop, vmapped seeds); `make_epoch_fn` is the pure,
+jittable epoch it runs.
 """
 
-import functools
 import math
-import os
 from typing import Any, Callable
 
 import jax
@@ -24,10 +23,9 @@ import numpy as np
 
 from common.data.pipeline import ArrayDataset
 from common.homeostatic.need import NeedRegulation, per_sample_grads, regulate
+from common.train import engine
 from common.train import state as state_lib
-from common.train.checkpoint import Checkpointer
-from common.train.errors import ConfigurationError, TrainingDiverged
-from common.train.metrics import MetricWriter
+from common.train.errors import ConfigurationError
 
 # fold_in stream ids (stable): parameters, data order, concept shift, random regulation.
 _PARAMS, _ORDER, _SHIFT, _REGULATE = 0, 1, 2, 3
@@ -116,10 +114,6 @@ def make_epoch_fn(model, regulation: NeedRegulation, data: ArrayDataset, batch_s
   return epoch_fn
 
 
-def _finite(state) -> bool:
-  return bool(all(np.all(np.isfinite(np.asarray(x))) for x in jax.tree_util.tree_leaves(state)))
-
-
 def train(
   *,
   model,
@@ -155,50 +149,42 @@ def train(
       f'NeedRegulation.num_classes={regulation.num_classes} but the data have {num_labels} classes; the valence '
       'map must cover every class.'
     )
-  key = jax.random.PRNGKey(seed)
+  run = engine.Run(
+    seed=seed, workdir=workdir, dry_run=dry_run, total_steps=num_steps, keep_checkpoints=keep_checkpoints
+  )
   example = jnp.asarray(data.train['inputs'][:2])
-  init = functools.partial(init_state, model, regulation, example)
-  if dry_run:
-    abstract = jax.eval_shape(init, key)
-    print(state_lib.param_table(abstract['params']))
-    return {'num_params': state_lib.count_params(abstract['params'])}
+  # The root key itself: init_state and the epoch fold in their own stream ids (parameters 0; order, shift,
+  # regulation inside each epoch), as the seed's recorded results were made.
+  init = lambda key: {'step': jnp.zeros((), jnp.int32), **init_state(model, regulation, example, key)}  # noqa: E731
+  if run.dry_run:
+    return run.dry_run_result(run.build(init))
+  key = run.place(run.root_key())
+  state = run.resume(run.place(jax.jit(jax.vmap(init) if run.vmapped else init)(key)))
 
   per_epoch = data.num_train // batch_size
   num_epochs = math.ceil(num_steps / per_epoch)
-  state = {'step': jnp.zeros((), jnp.int32), **init(key)}
-  ckpt, writer = Checkpointer(workdir, keep=keep_checkpoints), MetricWriter(workdir)
-  if ckpt.latest_step() is not None:
-    state = ckpt.restore(state)
-  start_step = int(state['step'])
-  writer.truncate_after(start_step)
   epoch_fns = {}
-  final = {}
-  for epoch in range(start_step // per_epoch, num_epochs):
+  finals = []
+  for epoch in range(run.start_step // per_epoch, num_epochs):
     batches = min(per_epoch, num_steps - epoch * per_epoch)
     if batches not in epoch_fns:
-      epoch_fns[batches] = jax.jit(make_epoch_fn(model, regulation, data, batch_size, batches))
+      epoch_fns[batches] = run.jit(
+        make_epoch_fn(model, regulation, data, batch_size, batches), member_axes=(0, 0, None, None)
+      )
     swaps = swaps_in_epoch(epoch, swaps_per_epoch, seasonal_amplitude, seasonal_period)
     learner = {k: v for k, v in state.items() if k != 'step'}
     learner, metrics = epoch_fns[batches](learner, key, epoch, swaps)
     step = epoch * per_epoch + batches
-    state = {'step': jnp.asarray(step, jnp.int32), **learner}
-    metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
-    if not _finite(learner):
-      ckpt.wait()
-      ckpt.close()
-      raise TrainingDiverged(
-        f'non-finite parameters or learning rate after epoch {epoch} (step {step}); training stopped, the last '
-        f'good checkpoint is step {ckpt.latest_step()} in {ckpt.directory}. Lower NeedRegulation.lr_init/lr_step.'
-      )
-    writer.write(step, 'train', {k: metrics[k] for k in ('online_accuracy', 'lr_mean', 'lr_final', 'takes', 'swaps')})
-    writer.write(step, 'eval', {'accuracy': metrics['accuracy']})
-    ckpt.save(step, state)
-    final = {'step': step, 'epoch': epoch + 1, **metrics}
-  ckpt.wait()
-  ckpt.close()
-  writer.close()
-  if jax.process_index() == 0 and final:
-    from common.train.plots import plot_curves
-
-    plot_curves(writer.jsonl_path, os.path.join(workdir, 'curves.png'))
-  return final
+    state = {'step': run.place(jnp.full((len(run.seeds),) if run.vmapped else (), step, jnp.int32)), **learner}
+    if epoch == run.start_step // per_epoch:
+      run.first_step_done(step, state)
+    rows = [{k: float(v) for k, v in m.items()} for m in run.members_of(metrics)]
+    train_keys = ('online_accuracy', 'lr_mean', 'lr_final', 'takes', 'swaps')
+    run.log_rows(step, 'train', [{k: r[k] for k in train_keys} for r in rows], show='online_accuracy')
+    run.log_rows(step, 'eval', [{'accuracy': r['accuracy']} for r in rows], check=False)
+    # The probe covers the learning rate too: a regulation that drives eta to inf stops the run here.
+    run.save(step, state, probe={'params': state['params'], 'eta': state['eta']})
+    finals = [{'step': step, 'epoch': epoch + 1, **r} for r in rows]
+  if not finals:  # resumed after the last epoch: nothing left to train
+    finals = [{'step': run.start_step} for _ in run.seeds]
+  return run.finish(finals)

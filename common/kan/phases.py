@@ -4,18 +4,19 @@
 (coefficients refit by least squares, common.kan.grid.extend_grid), train again, ... and optionally update the
 grids from the training inputs during the early steps of each phase (pykan's update_grid in fit()).
 
-`run_phases` is the shared engine (S-KAN's select-and-prune schedule uses it too). Each phase builds a fresh
-optimizer (the parameter shapes may change between phases, and pykan restarts its optimizer on refine too),
-trains with common.train.loop's make_train_step / make_eval_step / evaluate, writes metrics through one
-MetricWriter on a global step axis, and checkpoints under <workdir>/phase_<i>/checkpoints. A restarted run
-restores each phase's checkpoint (finished phases are skipped, an interrupted phase resumes), and because every
-transition is a deterministic function of the restored state, the resumed run matches the uninterrupted one.
+`run_phases` is the phase schedule (S-KAN's select-and-prune schedule uses it too), a short loop on the run engine
+(common/train/engine.py). Each phase builds a fresh optimizer (the parameter shapes may change between phases, and
+pykan restarts its optimizer on refine too) and trains with common.train.loop's make_train_step / make_eval_step,
+on one global step axis: metrics, checkpoints (<workdir>/checkpoints/<global step>) and the NaN stop are the
+engine's. A checkpoint's JSON meta keeps the final metrics of the phases before it, so a restarted run restores the
+phase it stopped in (its state shapes are that phase's) and continues; because every transition is a deterministic
+function of the restored state, the resumed run matches the uninterrupted one. Host-side transitions (`enter`,
+`during`: least-squares grid refits) run per seed of a vmapped multi-seed run, after a finiteness check, so a
+diverged run stops with exit status 3 instead of failing inside numpy.
 """
 
 import dataclasses
 import functools
-import json
-import os
 from typing import Any, Callable, Sequence
 
 import jax
@@ -25,13 +26,9 @@ import optax
 
 from common.kan import fast_init
 from common.kan import grid as grid_lib
-from common.train import loop
+from common.train import engine, loop
 from common.train import state as state_lib
-from common.train.checkpoint import Checkpointer
 from common.train.errors import ConfigurationError
-from common.train.metrics import MetricWriter
-from common.train.plots import plot_curves
-from common.train.progress import Progress
 
 
 @dataclasses.dataclass
@@ -54,11 +51,10 @@ class Phase:
   tag: str = ''
 
 
-def _sample_inputs(task, key) -> jax.Array:
-  arrays = task.train_arrays()
+def _sample_inputs(task, arrays, key) -> np.ndarray:
   if 'inputs' in arrays:
-    return jnp.asarray(arrays['inputs'])
-  return task.train_batch(arrays, key, 0)['inputs']
+    return np.asarray(arrays['inputs'])
+  return np.asarray(task.train_batch(arrays, key, 0)['inputs'])
 
 
 def run_phases(
@@ -73,103 +69,116 @@ def run_phases(
   eval_every: int = 500,
   checkpoint_every: int = 500,
   keep_checkpoints: int = 2,
+  xla_options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
   """Trains the phases in order; returns the last phase's eval metrics plus '<metric>_<tag>' for every phase."""
-  for name, value in (('log_every', log_every), ('eval_every', eval_every), ('checkpoint_every', checkpoint_every)):
-    if value < 1:
-      raise ConfigurationError(f'{name}={value} must be a positive number of steps.')
-  root = jax.random.PRNGKey(seed)
-  params_key, data_key, dropout_key = (jax.random.fold_in(root, i) for i in (0, 1, 2))
-
-  if dry_run:
-    out = {}
-    for i, phase in enumerate(phases):
-      variables = jax.eval_shape(
-        functools.partial(state_lib.init_variables, phase.model, task.init_inputs()), params_key
-      )
-      print(f'phase {i} ({phase.tag or "-"}, {phase.num_steps} steps)')
-      print(state_lib.param_table(variables['params']))
-      out[f'num_params_{phase.tag or i}'] = state_lib.count_params(variables['params'])
-    return out
-
-  writer = MetricWriter(workdir)
-  samples = _sample_inputs(task, data_key)
-  eval_batches = [jax.device_put(b) for b in task.eval_batches()]
-  arrays = jax.device_put(task.train_arrays())
-  final: dict[str, Any] = {}
-  prev_model, variables, offset, truncated = None, None, 0, False
-  total_steps = sum(p.num_steps for p in phases)
-  compiled: dict[Any, Any] = {}
-  progress = Progress(total_steps, 0)
+  engine.check_cadences('run_phases', log_every=log_every, eval_every=eval_every, checkpoint_every=checkpoint_every)
   for i, phase in enumerate(phases):
     if phase.num_steps < 1:
       raise ConfigurationError(f'phase {i} ({phase.tag}) has num_steps={phase.num_steps}; it must be at least 1.')
-    model, tx = phase.model, optimizer(phase.num_steps)
-    if phase.enter is None or variables is None:
-      variables = fast_init.run_init(functools.partial(state_lib.init_variables, model), task.init_inputs(), params_key)
+  offsets = np.concatenate([[0], np.cumsum([p.num_steps for p in phases])]).astype(int)
+  run = engine.Run(
+    seed=seed, workdir=workdir, dry_run=dry_run, total_steps=int(offsets[-1]), keep_checkpoints=keep_checkpoints,
+    xla_options=xla_options,
+  )  # fmt: skip
+  init = lambda model: functools.partial(state_lib.init_variables, model, task.init_inputs())  # noqa: E731
+
+  if run.dry_run:
+    out = {}
+    for i, phase in enumerate(phases):
+      print(f'phase {i} ({phase.tag or "-"}, {phase.num_steps} steps)')
+      out[f'num_params_{phase.tag or i}'] = run.dry_run_result(run.build(init(phase.model)))['num_params']
+    return out
+
+  # The phase a restarted run continues in: the one its latest checkpoint belongs to (global steps
+  # offsets[i] + 1 .. offsets[i + 1] are phase i's).
+  latest = run.latest_step()
+  first = 0 if latest is None else int(np.searchsorted(offsets[1:], latest))
+  arrays = run.place(task.train_arrays(), per_member=False)
+  eval_batches = [run.place(b, per_member=False) for b in task.eval_batches()]
+  data_key, dropout_key = run.key('data'), run.key('dropout')
+  samples = [_sample_inputs(task, task.train_arrays(), k) for k in run.members_of(data_key)]
+  compiled: dict[Any, Any] = {}
+  finals = [dict() for _ in run.seeds]
+  prev_model, state = None, None
+  for i, phase in enumerate(phases):
+    if i < first:
+      continue
+    model, tx, tag = phase.model, optimizer(phase.num_steps), phase.tag or str(i)
+    create = run.jit(lambda v, tx=tx: state_lib.create_state(jax.tree_util.tree_map(jnp.asarray, v), tx))
+    if i == first and latest is not None:  # resume inside (or at the end of) this phase
+      state = run.resume(create(run.build(init(model), compile_fn=fast_init.run_init)))
+      finals = run.meta.get('phase_finals', finals)
+    elif phase.enter is None or state is None:
+      state = create(run.build(init(model), compile_fn=fast_init.run_init))
+      if i == 0:
+        run.resume(state)  # no checkpoint yet: opens the run's writers at step 0
     else:
-      variables = phase.enter(prev_model, variables, model, samples)
-    state = state_lib.create_state(jax.tree_util.tree_map(jnp.asarray, variables), tx)
-    ckpt = Checkpointer(os.path.join(workdir, f'phase_{i}'), keep=keep_checkpoints)
-    if ckpt.latest_step() is not None:
-      state = ckpt.restore(state)
-    start = int(state['step'])
-    if start < phase.num_steps and not truncated:  # the first phase with work left: drop rows logged past it
-      writer.truncate_after(offset + start)
-      truncated = True
+      variables = run.members_of({'params': state['params'], **state['model_state']})
+      entered = [phase.enter(prev_model, v, model, x) for v, x in zip(variables, samples)]
+      state = create(run.place(run.stack([dict(v) for v in entered])))
+    start = int(run.members_of(state['step'])[0])
 
     # Phases with the same model object (S-KAN's: only masks change) share the eval step, and the train step too
     # when their lengths (so their optimizer schedules) match: fewer compilations, same computation.
     if (id(model), phase.num_steps) not in compiled:
-      one_step = loop.make_train_step(model, task, tx)
-      compiled[id(model), phase.num_steps] = (one_step, jax.jit(loop.accumulating(one_step), donate_argnums=(0, 1)))
+      one_step = loop.make_train_step(model, task, tx, None if run.vmapped else run.mesh)
+      compiled[id(model), phase.num_steps] = (
+        one_step,
+        run.jit(loop.accumulating(one_step), member_axes=(0, 0, None, 0, 0), donate_argnums=(0, 1)),
+      )
     if id(model) not in compiled:
-      compiled[id(model)] = jax.jit(loop.make_eval_step(model, task))
+      compiled[id(model)] = loop.make_eval_step(model, task)
     (one_step, train_step), eval_step = compiled[id(model), phase.num_steps], compiled[id(model)]
-    shapes = jax.eval_shape(one_step, state, arrays, data_key, dropout_key)[1]
-    zeros = functools.partial(jax.tree_util.tree_map, lambda s: jnp.zeros(s.shape, s.dtype), shapes)
-    sums, since = zeros(), 0
     # Each phase draws its own data stream so phases do not replay the same batches.
-    phase_data_key = jax.random.fold_in(data_key, i)
+    phase_key = run.place(jax.vmap(jax.random.fold_in, (0, None))(data_key, i) if run.vmapped else
+                          jax.random.fold_in(data_key, i))  # fmt: skip
+    shapes = jax.eval_shape(run.jit(one_step, member_axes=(0, None, 0, 0)), state, arrays, phase_key, dropout_key)[1]
+    zeros = lambda shapes=shapes: run.place(jax.tree_util.tree_map(lambda s: np.zeros(s.shape, s.dtype), shapes))  # noqa: E731
+    sums, since = zeros(), 0
     for step in range(start + 1, phase.num_steps + 1):
-      state, sums = train_step(state, sums, arrays, phase_data_key, dropout_key)
+      g = int(offsets[i]) + step
+      state, sums = train_step(state, sums, arrays, phase_key, dropout_key)
       since += 1
-      if step == start + 1 and i == 0:
-        jax.block_until_ready(state)
-        progress.first_step_done(offset + step)
+      if step == start + 1 and i == first:
+        run.first_step_done(g, state)
       last = step == phase.num_steps
       if phase.during is not None:
-        current = {'params': state['params'], **state['model_state']}
-        updated = phase.during(step, model, current, samples)
-        if updated is not None:
-          state = {**state, 'params': updated['params'], 'model_state': {k: updated[k] for k in state['model_state']}}
-          state = jax.tree_util.tree_map(jnp.asarray, state)
+        run.check_finite(g, [{'parameter_norm': n} for n in np.atleast_1d(_norm(run, state['params']))])
+        current = run.members_of({'params': state['params'], **state['model_state']})
+        updated = [phase.during(step, model, v, x) for v, x in zip(current, samples)]
+        if any(u is not None for u in updated):
+          updated = [dict(u) if u is not None else v for u, v in zip(updated, current)]
+          merged = {'params': [u['params'] for u in updated], 'model_state': [
+            {k: u[k] for k in state['model_state']} for u in updated]}  # fmt: skip
+          new = run.place(run.stack([{'params': p, 'model_state': m} for p, m in zip(*merged.values())]))
+          state = {**state, **new}
       if step % log_every == 0 or last:
-        means = {k: float(v) / since for k, v in jax.device_get(sums).items()}
-        means['phase'] = i
-        writer.write(offset + step, 'train', means)
-        progress.update(offset + step, f'phase={i} loss={means["loss"]:.4g}')
+        rows = [{**{k: float(v) / since for k, v in r.items()}, 'phase': i} for r in run.members_of(sums)]
+        run.log_rows(g, 'train', rows)
         sums, since = zeros(), 0
       if step % eval_every == 0 or last:
-        writer.write(offset + step, 'eval', {**loop.evaluate(eval_step, state, eval_batches), 'phase': i})
+        evals = run.evaluate(eval_step, state['params'], state['model_state'], eval_batches)
+        run.log_rows(g, 'eval', [{**e, 'phase': i} for e in evals], check=False)
       if step % checkpoint_every == 0 or last:
-        ckpt.save(step, state)
-    metrics = loop.evaluate(eval_step, state, eval_batches)
-    ckpt.wait()
-    ckpt.close()
-    tag = phase.tag or str(i)
-    final.update({f'{k}_{tag}': v for k, v in metrics.items()})
-    final[f'num_params_{tag}'] = state_lib.count_params(state['params'])
-    prev_model, variables = model, {'params': state['params'], **state['model_state']}
-    offset += phase.num_steps
-  progress.close()
-  final.update({'step': offset, **metrics, 'num_params': state_lib.count_params(state['params'])})
-  writer.close()
-  if jax.process_index() == 0:
-    with open(os.path.join(workdir, 'final_metrics.json'), 'w') as f:
-      json.dump(final, f, indent=2, default=lambda x: np.asarray(x).tolist())
-    plot_curves(writer.jsonl_path, os.path.join(workdir, 'curves.png'))
-  return final
+        run.meta = {'phase_finals': finals}
+        run.save(g, state)
+    evals = run.evaluate(eval_step, state['params'], state['model_state'], eval_batches)
+    num_params = state_lib.count_params(run.members_of(state['params'])[0])
+    for f, e in zip(finals, evals):
+      f.update({f'{k}_{tag}': v for k, v in e.items()})
+      f[f'num_params_{tag}'] = num_params
+    prev_model = model
+  last_evals = run.evaluate(eval_step, state['params'], state['model_state'], eval_batches)
+  return run.finish(
+    [{**f, 'step': int(offsets[-1]), **e, 'num_params': num_params} for f, e in zip(finals, last_evals)],
+    plot_skip=('phase',),
+  )
+
+
+def _norm(run, params) -> np.ndarray:
+  norm = jax.vmap(optax.global_norm) if run.vmapped else optax.global_norm
+  return np.asarray(jax.device_get(jax.jit(norm)(params)))
 
 
 def _extend(prev_model, variables, model, samples):

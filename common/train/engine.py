@@ -120,6 +120,11 @@ def member_runs(seed: int, workdir: str) -> list[tuple[int, str]]:
   return [(int(seed), workdir)] if m is None else list(zip(m.seeds, m.workdirs))
 
 
+def as_list(finals) -> list[dict]:
+  """An entry point's return value as one final-metrics dict per member (a single-seed run gives one)."""
+  return list(finals) if isinstance(finals, list) else [finals]
+
+
 def write_json(path: str, obj) -> None:
   """Writes JSON atomically (temporary file + rename): a killed process never leaves half a file."""
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
@@ -393,11 +398,11 @@ class Run:
       w.close()
     who = f' (seed {self.seeds[member]})' if self.vmapped else ''
     where = (
-      f'step {self._last_good} in {self._ckpts[0].directory}' if self._last_good is not None and self._ckpts else
-      'none was saved yet'
+      f'the last good checkpoint is step {self._last_good} in {self._ckpts[0].directory}'
+      if self._last_good is not None and self._ckpts else 'no checkpoint was saved before it'
     )  # fmt: skip
     raise TrainingDiverged(
-      f'non-finite values at step {step}{who}: {bad}. Training stopped; the last good checkpoint is {where}. '
+      f'non-finite values at step {step}{who}: {bad}. Training stopped; {where}. '
       'Lower the learning rate, add gradient clipping (create_optimizer.grad_clip_norm), or check the inputs.'
     )
 

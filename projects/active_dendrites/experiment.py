@@ -8,14 +8,13 @@ training image. At test time the context is inferred per example as the nearest 
 set; the run also reports the accuracy with the true prototype ("oracle context") and how often the prototype
 inference picks the right task.
 
-Entry point `run` follows the repo contract (gin kwargs + workdir + dry_run); the model is any module taking
-{'x': (B, 64), 'context': (B, 64)} (DendriticMLP covers all four compared variants). Steps of one task run as one
-jitted lax.scan; the state is checkpointed every few tasks and a restarted run resumes after the last saved task.
+Entry point `run` follows the repo contract (gin kwargs + workdir + dry_run) as a short loop on the run engine
+(common/train/engine.py); the model is any module taking {'x': (B, 64), 'context': (B, 64)} (DendriticMLP covers
+all four compared variants). Steps of one task run as one jitted lax.scan; the state is checkpointed every few tasks
+and a restarted run resumes after the last saved task. The permutations derive from the seed, so a vmapped
+multi-seed run stacks every seed's stream along the member axis.
 """
 
-import functools
-import json
-import os
 from typing import Any, Callable
 
 import jax
@@ -25,13 +24,10 @@ import optax
 
 from common.continual import streams
 from common.data import pipeline
+from common.train import engine
 from common.train import state as state_lib
-from common.train.checkpoint import Checkpointer
 from common.train.errors import ConfigurationError
 from common.train.loop import make_train_step
-from common.train.metrics import MetricWriter
-
-_PARAMS, _DATA, _DROPOUT = 0, 1, 2
 
 
 def prototypes(task_inputs: np.ndarray, center: bool = False) -> np.ndarray:
@@ -112,78 +108,78 @@ def run(
     raise ConfigurationError(f'steps_per_task={steps_per_task} must be at least 1.')
   if batch_size < 1:
     raise ConfigurationError(f'batch_size={batch_size} must be at least 1.')
-  root = jax.random.PRNGKey(seed)
+  run = engine.Run(
+    seed=seed, workdir=workdir, dry_run=dry_run, total_steps=num_tasks * steps_per_task, keep_checkpoints=2
+  )
   init_inputs = {'x': jnp.zeros((2, 64)), 'context': jnp.zeros((2, 64))}
   tx = optimizer(num_tasks * steps_per_task)
-  init = functools.partial(state_lib.init_variables, model, init_inputs)
-  if dry_run:
-    variables = jax.eval_shape(init, jax.random.fold_in(root, _PARAMS))
-    print(state_lib.param_table(variables['params']))
-    return {'num_params': state_lib.count_params(variables['params'])}
+  init = lambda key: state_lib.create_state(state_lib.init_variables(model, init_inputs, key), tx)  # noqa: E731
+  if run.dry_run:
+    return run.dry_run_result(run.build(init))
 
   data = data or pipeline.load_tfds('sklearn_digits', scale=1 / 16)
-  stream = streams.permuted_stream(data, num_tasks=num_tasks, seed=seed)
-  train_x = stream.train_inputs.reshape(num_tasks, stream.train_inputs.shape[1], -1)  # (T, N, P)
-  test_x = stream.eval_inputs.reshape(num_tasks, stream.eval_inputs.shape[1], -1)  # (T, M, P)
-  if train_x.shape[-1] != 64:
-    raise ConfigurationError(f'expected 64-pixel digits, got inputs of width {train_x.shape[-1]}.')
-  if not (np.all(stream.train_counts == train_x.shape[1]) and np.all(stream.eval_counts == test_x.shape[1])):
-    raise ConfigurationError('permuted tasks must all hold the whole data set (no padding).')
-  protos = prototypes(train_x, center_context)
+  per_member = [_task_arrays(streams.permuted_stream(data, num_tasks=num_tasks, seed=s), center_context)
+                for s in run.seeds]  # fmt: skip
+  tasks = run.place(run.stack(per_member))  # every seed's permuted tasks: (T, N, P) inputs, ... per member
+  state = run.resume(run.build(init))
+  num_params = state_lib.count_params(run.members_of(state['params'])[0])
 
-  state = state_lib.create_state(jax.jit(init)(jax.random.fold_in(root, _PARAMS)), tx)
-  num_params = state_lib.count_params(state['params'])
-  ckpt = Checkpointer(workdir, keep=2)
-  writer = MetricWriter(workdir)
-  first_task = 0
-  if ckpt.latest_step() is not None:
-    state = ckpt.restore(state)
-    first_task = int(state['step']) // steps_per_task
-    print(f'Resumed after task {first_task}', flush=True)
+  one_step = make_train_step(model, PermutedContextTask(batch_size), tx)
+  data_key, dropout_key = run.place((run.key('data'), run.key('dropout')))
 
-  task = PermutedContextTask(batch_size)
-  one_step = make_train_step(model, task, tx)
-  data_key, dropout_key = jax.random.fold_in(root, _DATA), jax.random.fold_in(root, _DROPOUT)
+  def train_task(state, tasks, t, data_key, dropout_key):
+    arrays = {'inputs': tasks['train_x'][t], 'targets': tasks['train_y'][t], 'context': tasks['protos'][t]}
 
-  @jax.jit
-  def train_task(state, arrays):
     def body(s, _):
-      s, m = one_step(s, arrays, data_key, dropout_key)
-      return s, m
+      return one_step(s, arrays, data_key, dropout_key)
 
     state, metrics = jax.lax.scan(body, state, None, length=steps_per_task)
     return state, jax.tree_util.tree_map(jnp.mean, metrics)
 
-  evaluate = jax.jit(functools.partial(_eval_all, model))
-  for t in range(first_task, num_tasks):
-    arrays = {
-      'inputs': jnp.asarray(train_x[t]),
-      'targets': jnp.asarray(stream.train_targets[t]),
-      'context': jnp.asarray(protos[t]),
-    }
-    state, metrics = train_task(state, arrays)
-    writer.write((t + 1) * steps_per_task, 'train', {**jax.device_get(metrics), 'task': t})
+  train = run.jit(train_task, member_axes=(0, 0, None, 0, 0), donate_argnums=(0,))
+  evaluate = run.jit(lambda s, tk: _eval_all(model, {'params': s['params'], **s['model_state']}, tk['test_x'],
+                                              tk['test_y'], tk['protos']))  # fmt: skip
+  for t in range(run.start_step // steps_per_task, num_tasks):
+    state, metrics = train(state, tasks, t, data_key, dropout_key)
+    step = (t + 1) * steps_per_task
+    if t == run.start_step // steps_per_task:
+      run.first_step_done(step, state)
+    run.log(step, 'train', {**metrics, 'task': jnp.full_like(metrics['loss'], t)})
     if (t + 1) % checkpoint_every_tasks == 0 or t + 1 == num_tasks:
-      ckpt.save((t + 1) * steps_per_task, state)
+      run.save(step, state)
 
-  variables = {'params': state['params'], **state['model_state']}
-  acc_inf, acc_oracle, task_acc = jax.device_get(
-    evaluate(variables, jnp.asarray(test_x), jnp.asarray(stream.eval_targets), jnp.asarray(protos))
-  )
-  final = {
-    'num_tasks': num_tasks,
-    'num_params': num_params,
-    'accuracy': float(np.mean(acc_inf)),
-    'accuracy_oracle_context': float(np.mean(acc_oracle)),
-    'task_inference_accuracy': float(np.mean(task_acc)),
-    'accuracy_first_task': float(acc_inf[0]),
-    'accuracy_last_task': float(acc_inf[-1]),
+  finals = []
+  for acc_inf, acc_oracle, task_acc in run.members_of(evaluate(state, tasks)):
+    finals.append({
+      'step': num_tasks * steps_per_task,
+      'num_tasks': num_tasks,
+      'num_params': num_params,
+      'accuracy': float(np.mean(acc_inf)),
+      'accuracy_oracle_context': float(np.mean(acc_oracle)),
+      'task_inference_accuracy': float(np.mean(task_acc)),
+      'accuracy_first_task': float(acc_inf[0]),
+      'accuracy_last_task': float(acc_inf[-1]),
+      'per_task_accuracy': [float(a) for a in acc_inf],
+    })  # fmt: skip
+  run.log_rows(num_tasks * steps_per_task, 'eval', [{k: v for k, v in f.items() if k != 'per_task_accuracy'}
+                                                    for f in finals], check=False)  # fmt: skip
+  return run.finish(finals, plot_skip=('task',))
+
+
+def _task_arrays(stream, center_context: bool) -> dict[str, np.ndarray]:
+  """One seed's permuted tasks as arrays: train_x (T, N, P), train_y (T, N), test_x (T, M, P), test_y (T, M),
+  protos (T, P)."""
+  num_tasks = stream.num_tasks
+  train_x = stream.train_inputs.reshape(num_tasks, stream.train_inputs.shape[1], -1)
+  test_x = stream.eval_inputs.reshape(num_tasks, stream.eval_inputs.shape[1], -1)
+  if train_x.shape[-1] != 64:
+    raise ConfigurationError(f'expected 64-pixel digits, got inputs of width {train_x.shape[-1]}.')
+  if not (np.all(stream.train_counts == train_x.shape[1]) and np.all(stream.eval_counts == test_x.shape[1])):
+    raise ConfigurationError('permuted tasks must all hold the whole data set (no padding).')
+  return {
+    'train_x': train_x,
+    'train_y': stream.train_targets,
+    'test_x': test_x,
+    'test_y': stream.eval_targets,
+    'protos': prototypes(train_x, center_context).astype(np.float32),
   }
-  writer.write(num_tasks * steps_per_task, 'eval', final)
-  ckpt.wait()
-  ckpt.close()
-  writer.close()
-  if jax.process_index() == 0:
-    with open(os.path.join(workdir, 'final_metrics.json'), 'w') as f:
-      json.dump({**final, 'per_task_accuracy': [float(a) for a in acc_inf]}, f, indent=2)
-  return final

@@ -1,23 +1,20 @@
 """The gin entry point of the adaptive-reservoir project: one reservoir, one task, one adaptation setting.
 
-Same contract as common.train.loop.train: keyword arguments bound by gin plus `workdir` and `dry_run`; writes
-its metrics through MetricWriter, saves the reservoir (weights and adapted gains) through Checkpointer, and
-returns the final metrics. The multi-seed tables come from run_results.py, which vmaps tasks.evaluate.
+Same contract as common.train.loop.train: keyword arguments bound by gin plus `workdir` and `dry_run`; a short
+loop on the run engine (common/train/engine.py) with one step: adapt the gains (if any), checkpoint the reservoir
+(weights and adapted gains), score it on the task. A vmapped multi-seed run stacks every seed's reservoir, task
+data and targets along the member axis and scores them as one program.
 """
 
-import json
-import os
 from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from common.homeostatic import reservoir, target_rate
+from common.train import engine
 from common.train import state as state_lib
-from common.train.checkpoint import Checkpointer
-from common.train.errors import ConfigurationError, TrainingDiverged
-from common.train.metrics import MetricWriter
+from common.train.errors import ConfigurationError
 from projects.adaptive_reservoir import tasks
 
 ADAPTATIONS = ('none', 'homogeneous', 'heterogeneous')
@@ -49,44 +46,43 @@ def run(
     raise ConfigurationError(f'experiment.run.adaptation={adaptation!r} is unknown; choose one of {ADAPTATIONS}.')
   if not adapt_rate >= 0:
     raise ConfigurationError(f'experiment.run.adapt_rate={adapt_rate} must be >= 0.')
-  targets = None
-  if adaptation != 'none':
-    targets = target_rate.make_targets(config.size, target, adaptation, target_spread, seed=seed)
-  if dry_run:
+  run = engine.Run(seed=seed, workdir=workdir, dry_run=dry_run, total_steps=1, keep_checkpoints=1)
+  if run.dry_run:
     weights = jax.eval_shape(lambda: reservoir.init_reservoir(config, 1, seed))
     print(state_lib.param_table(weights))
-    return {'num_params': state_lib.count_params(weights)}
-  weights = reservoir.init_reservoir(config, 1, seed)
-  data = {k: jnp.asarray(v) for k, v in tasks.make_task(task, seed).items()}
-  gain = jnp.ones((config.size,), jnp.float32)
-  if targets is not None:
-    _, gain = jax.jit(
-        lambda w, u, g: reservoir.run(
-            w, u, leak=config.leak, inhibition_scale=config.inhibition_scale, gain=g, targets=targets,
-            adapt_rate=adapt_rate,
-        )
-    )(weights, data['adapt_inputs'], gain)  # fmt: skip
-  states, _ = jax.jit(
-    lambda w, u, g: reservoir.run(w, u, leak=config.leak, inhibition_scale=config.inhibition_scale, gain=g)
-  )(weights, data['inputs'], gain)
-  if not bool(jnp.all(jnp.isfinite(states))):
-    raise TrainingDiverged('reservoir rates became non-finite; lower spectral_radius or input_scale.')
-  score = float(jax.jit(lambda s, y: tasks.score(task, s, y))(states, data['targets']))
-  final = {
-    'score': score,
-    'metric_is_memory_capacity': float(task == 'memory_capacity'),
-    'mean_rate': float(jnp.mean(states[tasks.WASHOUT :])),
-    'gain_mean': float(jnp.mean(gain)),
-    'gain_std': float(jnp.std(gain)),
-  }
-  writer = MetricWriter(workdir)
-  writer.write(0, 'eval', final)
-  writer.close()
-  ckpt = Checkpointer(workdir, keep=1)
-  ckpt.save(0, {'weights': weights, 'gain': gain})
-  ckpt.wait()
-  ckpt.close()
-  if jax.process_index() == 0:
-    with open(os.path.join(workdir, 'final_metrics.json'), 'w') as f:
-      json.dump(final, f, indent=2, default=lambda x: np.asarray(x).tolist())
-  return final
+    return run.dry_run_result(weights)
+
+  def member(s):
+    targets = None if adaptation == 'none' else target_rate.make_targets(
+      config.size, target, adaptation, target_spread, seed=s)  # fmt: skip
+    return {
+      'weights': reservoir.init_reservoir(config, 1, s),
+      'gain': jnp.ones((config.size,), jnp.float32),
+      'data': {k: jnp.asarray(v) for k, v in tasks.make_task(task, s).items()},
+      'targets': jnp.zeros((config.size,), jnp.float32) if targets is None else jnp.asarray(targets, jnp.float32),
+    }
+
+  setup = run.place(run.stack([member(s) for s in run.seeds]))
+  state = run.resume({'weights': setup['weights'], 'gain': setup['gain']})
+  simulate = lambda w, u, **kw: reservoir.run(w, u, leak=config.leak, inhibition_scale=config.inhibition_scale, **kw)  # noqa: E731
+  if run.start_step < 1:
+    if adaptation != 'none':
+      adapt = run.jit(lambda w, u, g, t: simulate(w, u, gain=g, targets=t, adapt_rate=adapt_rate)[1])
+      state = {**state, 'gain': adapt(state['weights'], setup['data']['adapt_inputs'], state['gain'],
+                                      setup['targets'])}  # fmt: skip
+    run.first_step_done(1, state)
+    run.save(1, state)
+
+  def score(state, data):
+    states, _ = simulate(state['weights'], data['inputs'], gain=state['gain'])
+    return {
+      'score': tasks.score(task, states, data['targets']),
+      'mean_rate': jnp.mean(states[tasks.WASHOUT :]),
+      'gain_mean': jnp.mean(state['gain']),
+      'gain_std': jnp.std(state['gain']),
+    }
+
+  rows = [{k: float(v) for k, v in m.items()} for m in run.members_of(run.jit(score)(state, setup['data']))]
+  finals = [{'step': 1, **r, 'metric_is_memory_capacity': float(task == 'memory_capacity')} for r in rows]
+  run.log_rows(1, 'eval', finals)  # a non-finite rate or score stops the run here (exit 3)
+  return run.finish(finals)

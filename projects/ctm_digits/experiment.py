@@ -10,14 +10,13 @@ the workdir:
 """
 
 import functools
-import json
 import os
 from typing import Any, Sequence
 
 import jax
 import numpy as np
 
-from common.train import loop
+from common.train import engine, loop
 from common.train import state as state_lib
 from common.train.checkpoint import restore_params
 
@@ -112,8 +111,9 @@ def run(
   checkpoint_every: int = 500,
   xla_options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-  """Trains (common/train/loop.train), then runs the halting analysis on the eval split."""
-  final = loop.train(
+  """Trains (common/train/loop.train), then runs the halting analysis on the eval split (for every seed of a
+  vmapped multi-seed run) and adds its numbers to final_metrics.json."""
+  finals = loop.train(
     model=model,
     task=task,
     optimizer=optimizer,
@@ -127,19 +127,24 @@ def run(
     xla_options=xla_options,
   )
   if dry_run:
-    return final
+    return finals
   init = functools.partial(state_lib.init_variables, model, task.init_inputs())
   tx = optimizer(num_steps)
   abstract = jax.eval_shape(lambda k: state_lib.create_state(init(k), tx), jax.random.PRNGKey(0))
-  state = restore_params(workdir, abstract)
-  variables = {'params': state['params'], **state['model_state']}
   difficulty = logistic_difficulty(task.data.train['inputs'], task.data.train['targets'])
-  result = analyse(model, variables, task.eval_batches(), thresholds, difficulty)
-  if jax.process_index() == 0:
-    with open(os.path.join(workdir, 'halting.json'), 'w') as f:
-      json.dump(result, f, indent=2)
-    plot(result, os.path.join(workdir, 'halting.png'))
-  for thr, e in result['thresholds'].items():
-    final[f'halt{thr}_accuracy'] = e['accuracy']
-    final[f'halt{thr}_mean_ticks'] = e['mean_ticks']
-  return final
+  out = []
+  for (_, member_dir), final in zip(
+    engine.member_runs(seed, workdir), finals if isinstance(finals, list) else [finals]
+  ):
+    state = restore_params(member_dir, abstract)
+    variables = {'params': state['params'], **state['model_state']}
+    result = analyse(model, variables, task.eval_batches(), thresholds, difficulty)
+    for thr, e in result['thresholds'].items():
+      final[f'halt{thr}_accuracy'] = e['accuracy']
+      final[f'halt{thr}_mean_ticks'] = e['mean_ticks']
+    if jax.process_index() == 0:
+      engine.write_json(os.path.join(member_dir, 'halting.json'), result)
+      plot(result, os.path.join(member_dir, 'halting.png'))
+      engine.write_json(os.path.join(member_dir, 'final_metrics.json'), final)
+    out.append(final)
+  return out if isinstance(finals, list) else out[0]

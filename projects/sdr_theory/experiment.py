@@ -8,8 +8,13 @@
   3. the union property: a segment holding s synapses of each of M patterns, exact union formula, the paper's
      s -> M*s bound, and Monte-Carlo (explicit SDRs);
   4. false negatives under noise (v of the a active cells moved): closed form and Monte-Carlo.
-It writes results.json, tables.md and four PNG plots into `workdir`, and summary metrics through MetricWriter.
-Nothing here trains; there is no checkpoint (the whole run is a pure function of its arguments and seed).
+It writes results.json, tables.md and four PNG plots into `workdir`, and the summary as its final metrics.
+
+A short loop on the run engine (common/train/engine.py): step b adds batch b's `batch_size` Monte-Carlo samples to
+every grid point's overlap histogram (the checkpointed state), so a long estimate resumes where it stopped and a
+vmapped multi-seed run keeps one histogram set per seed (the seeds' samplers run one after another on the host:
+they are jitted per grid point, not one vmapped program). The smaller tables are computed at the end, each a pure
+function of the seed.
 """
 
 import json
@@ -21,8 +26,8 @@ import numpy as np
 from scipy import stats
 
 from common.dendritic import sdr
+from common.train import engine
 from common.train.errors import ConfigurationError
-from common.train.metrics import MetricWriter
 
 
 def _binom_pvalue(hits: int, total: int, p: float) -> float:
@@ -31,17 +36,28 @@ def _binom_pvalue(hits: int, total: int, p: float) -> float:
   return float(stats.binomtest(hits, total, min(p, 1.0)).pvalue)
 
 
-def false_match_grid(key, n_values, a_values, s_values, num_samples, chunk):
+def grid_points(n_values, a_values, s_values) -> list[tuple[int, int, int]]:
+  return [(n, a, s) for n in n_values for a in a_values for s in s_values if s <= a]
+
+
+def add_batch(hist: np.ndarray, key, points, batch: int, batch_size: int, chunk: int) -> np.ndarray:
+  """hist (P, S+1) plus the overlap counts of batch `batch` (batch_size samples) at every grid point."""
+  out = np.array(hist)
+  for i, (n, a, s) in enumerate(points):
+    k = jax.random.fold_in(jax.random.fold_in(key, i), batch)
+    out[i, : s + 1] += sdr.overlap_histogram(k, n, a, s, num_samples=batch_size, chunk=chunk, method='sequential')
+  return out
+
+
+def false_match_rows(hist: np.ndarray, points) -> list[dict]:
   rows = []
-  for i, (n, a, s) in enumerate((n, a, s) for n in n_values for a in a_values for s in s_values if s <= a):
-    hist = sdr.overlap_histogram(
-      jax.random.fold_in(key, i), n, a, s, num_samples=num_samples, chunk=chunk, method='sequential'
-    )
-    total = int(hist.sum())
+  for i, (n, a, s) in enumerate(points):
+    h = hist[i, : s + 1]
+    total = int(h.sum())
     for theta in range(1, s + 1):
       exact_log10 = sdr.false_match_log10(n, a, s, theta)
       exact = 10.0**exact_log10
-      hits = int(hist[theta:].sum())
+      hits = int(h[theta:].sum())
       rows.append(
         {
           'n': n,
@@ -196,49 +212,48 @@ def run(
     'union_mc': len(union_mc_unions),
     'fn_noise': len(fn_noise),
   }
-  if dry_run:
+  run = engine.Run(seed=seed, workdir=workdir, dry_run=dry_run, total_steps=int(num_batches), keep_checkpoints=2)
+  if run.dry_run:
     print('SDR theory plan:', json.dumps(plan))
     return plan
 
-  key = jax.random.PRNGKey(seed)
-  fm = false_match_grid(jax.random.fold_in(key, 0), n_values, a_values, s_values, num_samples, min(chunk, num_samples))
-  ex = explicit_check(jax.random.fold_in(key, 1), explicit_points, explicit_samples, min(chunk, explicit_samples))
-  un, un_mc = union_table(
-    jax.random.fold_in(key, 2),
-    n_values,
-    union_a,
-    union_s,
-    union_theta,
-    unions,
-    union_mc_n,
-    union_mc_unions,
-    union_samples,
-    min(chunk, union_samples),
-  )
-  fn = false_negative_table(
-    jax.random.fold_in(key, 3), fn_a, fn_s, fn_thetas, fn_noise, fn_samples, min(chunk, fn_samples)
-  )
-  summary = summarise(fm, ex, un, un_mc, fn, n_values)
-  results = {
-    'plan': plan,
-    'summary': summary,
-    'false_match': fm,
-    'explicit_check': ex,
-    'union': un,
-    'union_mc': un_mc,
-    'false_negative': fn,
-  }
-  os.makedirs(workdir, exist_ok=True)
-  with open(os.path.join(workdir, 'results.json'), 'w') as f:
-    json.dump(results, f, indent=1)
-  writer = MetricWriter(workdir)
-  writer.write(0, 'eval', {k: float(v) for k, v in summary.items() if isinstance(v, int | float)})
-  writer.close()
-  if jax.process_index() == 0:
-    from projects.sdr_theory import report
+  width = max(s for _, _, s in grid) + 1
+  state = run.resume({'hist': np.zeros((len(run.seeds), len(grid), width) if run.vmapped else (len(grid), width),
+                                        np.int32)})  # fmt: skip
+  hists = [np.asarray(h['hist'], np.int64) for h in run.members_of(state)]
+  roots = [jax.random.PRNGKey(s) for s in run.seeds]
+  for b in range(run.start_step, int(num_batches)):
+    hists = [add_batch(h, jax.random.fold_in(r, 0), grid, b, int(batch_size), min(chunk, int(batch_size)))
+             for h, r in zip(hists, roots)]  # fmt: skip
+    if b == run.start_step:
+      run.first_step_done(b + 1, hists)
+    rows = [false_match_rows(h, grid) for h in hists]
+    consistent = [{'fraction_pvalue_above_0.01': float(np.mean([r['pvalue'] > 0.01 for r in rs])),
+                   'samples_per_point': float(rs[0]['samples'])} for rs in rows]  # fmt: skip
+    run.log_rows(b + 1, 'train', consistent, show='fraction_pvalue_above_0.01')
+    run.save(b + 1, {'hist': run.stack([h.astype(np.int32) for h in hists])})
 
-    report.write_all(results, workdir)
-  return summary
+  finals = []
+  for h, key, member_dir in zip(hists, roots, run.workdirs):
+    fm = false_match_rows(h, grid)
+    ex = explicit_check(jax.random.fold_in(key, 1), explicit_points, explicit_samples, min(chunk, explicit_samples))
+    un, un_mc = union_table(
+      jax.random.fold_in(key, 2), n_values, union_a, union_s, union_theta, unions, union_mc_n, union_mc_unions,
+      union_samples, min(chunk, union_samples),
+    )  # fmt: skip
+    fn = false_negative_table(
+      jax.random.fold_in(key, 3), fn_a, fn_s, fn_thetas, fn_noise, fn_samples, min(chunk, fn_samples)
+    )
+    summary = summarise(fm, ex, un, un_mc, fn, n_values)
+    results = {'plan': plan, 'summary': summary, 'false_match': fm, 'explicit_check': ex, 'union': un,
+               'union_mc': un_mc, 'false_negative': fn}  # fmt: skip
+    if run.is_chief:
+      engine.write_json(os.path.join(member_dir, 'results.json'), results)
+      from projects.sdr_theory import report
+
+      report.write_all(results, member_dir)
+    finals.append({'step': int(num_batches), **{k: v for k, v in summary.items() if isinstance(v, int | float)}})
+  return run.finish(finals)
 
 
 def summarise(fm, ex, un, un_mc, fn, n_values) -> dict:

@@ -6,16 +6,14 @@ synapse) for the HD-SNN kernel), zero the rest, and evaluate, for every f in `ke
 results are added to the final metrics as 'accuracy_keep_<f>' and written to pruning.json.
 """
 
-import json
 import os
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
-from common.train import loop
+from common.train import engine, loop
 from common.train import state as state_lib
-from common.train.checkpoint import Checkpointer
+from common.train.checkpoint import restore_params
 from common.train.errors import ConfigurationError
 
 
@@ -43,7 +41,7 @@ def run(
   for f in keep_fractions:
     if not 0.0 < f <= 1.0:
       raise ConfigurationError(f'keep_fractions contains {f}; every fraction must be in (0, 1].')
-  final = loop.train(
+  finals = loop.train(
     model=model,
     task=task,
     optimizer=optimizer,
@@ -54,29 +52,30 @@ def run(
     **loop_kwargs,
   )
   if dry_run:
-    return final
+    return finals
   tx = optimizer(num_steps)
-  key = jax.random.fold_in(jax.random.PRNGKey(seed), 0)
+  key = jax.random.PRNGKey(0)
   # Shapes only (no eager initialisation): the values come from the final checkpoint.
   abstract = jax.eval_shape(
     lambda: state_lib.create_state(state_lib.init_variables(model, task.init_inputs(), key), tx)
   )
-  ckpt = Checkpointer(workdir)
-  state = ckpt.restore(abstract)
-  ckpt.close()
   eval_step = jax.jit(loop.make_eval_step(model, task))
   batches = task.eval_batches()
-  pruning = {}
-  for f in keep_fractions:
-    params = jax.tree_util.tree_map(lambda x: x, state['params'])
-    params['synapses'] = dict(params['synapses'])
-    params['synapses']['kernel'] = prune_kernel(params['synapses']['kernel'], f)
-    pruned = {**state, 'params': params}
-    pruning[f'accuracy_keep_{f:g}'] = loop.evaluate(eval_step, pruned, batches)['accuracy']
-  final = {**final, **pruning}
-  if jax.process_index() == 0:
-    with open(os.path.join(workdir, 'pruning.json'), 'w') as fh:
-      json.dump({k: float(np.asarray(v)) for k, v in pruning.items()}, fh, indent=2)
-    with open(os.path.join(workdir, 'final_metrics.json'), 'w') as fh:
-      json.dump({k: float(np.asarray(v)) if not isinstance(v, str) else v for k, v in final.items()}, fh, indent=2)
-  return final
+  out = []
+  for (_, member_dir), final in zip(
+    engine.member_runs(seed, workdir), finals if isinstance(finals, list) else [finals]
+  ):
+    state = restore_params(member_dir, abstract)
+    pruning = {}
+    for f in keep_fractions:
+      params = jax.tree_util.tree_map(lambda x: x, state['params'])
+      params['synapses'] = dict(params['synapses'])
+      params['synapses']['kernel'] = prune_kernel(params['synapses']['kernel'], f)
+      pruned = {**state, 'params': params}
+      pruning[f'accuracy_keep_{f:g}'] = loop.evaluate(eval_step, pruned, batches)['accuracy']
+    final = {**final, **pruning}
+    if jax.process_index() == 0:
+      engine.write_json(os.path.join(member_dir, 'pruning.json'), {k: float(v) for k, v in pruning.items()})
+      engine.write_json(os.path.join(member_dir, 'final_metrics.json'), final)
+    out.append(final)
+  return out if isinstance(finals, list) else out[0]
