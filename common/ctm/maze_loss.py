@@ -6,9 +6,9 @@ with ticks second, as the CTM returns them: predictions (B, T, L * 5) reshaped t
   ce[b, t, i]    cross-entropy of route step i at tick t
   k[b, t]        number of leading route steps predicted correctly at tick t, at least 1 (the reference forces
                  the first step into the curriculum even when it is wrong)
-  upto[b]        max_t k[b, t] - 1 + lookahead: the steps trained are i < upto[b], i.e. the correct prefix of the
-                 best tick, the first wrong step, and lookahead - 2 more (the reference computes it as the argmax
-                 of the cumulative sum of the prefix mask, which is k - 1)
+  upto[b]        max_t k[b, t] - 1 + lookahead: the loss covers route steps i < upto[b], i.e. the longest correct
+                 prefix over ticks and then lookahead - 1 more steps, the first of them the first wrong one (the
+                 reference computes k - 1 as the argmax of the cumulative sum of the correct-prefix mask)
   loss_t[b, t]   mean of ce[b, t, i] over i < upto[b]
   loss           the CTM tick loss on loss_t: per example (loss_t[t1] + loss_t[t2]) / 2 with t1 = argmin_t loss_t
                  and t2 = argmax_t certainty (or the last tick with use_most_certain=False, the reference's

@@ -79,7 +79,8 @@ def solve(
   """Re-applies `apply_fn` (model inputs (B, H, W, 3) -> outputs) to (B, H, W, 3) uint8 mazes until solved.
 
   Returns {'solved': (B,) bool, 'applications': (B,) int32 applications run (the one that solved it, or the last
-  one tried), 'solved_first': (B,) bool solved by the first application}.
+  one tried), 'solved_first': (B,) bool solved by the first application, 'first_route': (B, L) the moves the
+  first application chose (to score against the route truncated to L moves)}.
   """
   b = images.shape[0]
   walls = jnp.all(images == 0, -1)
@@ -89,8 +90,9 @@ def solve(
   open_colour = jnp.asarray(mazes.OPEN, images.dtype)
 
   def body(state):
-    imgs, solved, done, apps, first, r = state
+    imgs, solved, done, apps, first, first_route, r = state
     route = chosen_route(apply_fn(mazes.model_inputs(imgs, expand_range)), route_length, use_most_certain)
+    first_route = jnp.where(r == 0, route, first_route)
     start = find_pixel(imgs, mazes.START)
     res = walk(walls, start, goal, route, fault_tolerance)
     trying = ~done
@@ -101,12 +103,13 @@ def solve(
     moved = imgs.at[rows, start[:, 0], start[:, 1]].set(open_colour)
     moved = moved.at[rows, res['final'][:, 0], res['final'][:, 1]].set(start_colour)
     imgs = jnp.where((trying & ~now)[:, None, None, None], moved, imgs)
-    return imgs, solved | now, done | now | stuck, apps, first, r + 1
+    return imgs, solved | now, done | now | stuck, apps, first, first_route, r + 1
 
   def cond(state):
     return (state[-1] < max_applications) & ~jnp.all(state[2])
 
   zeros = jnp.zeros((b,), bool)
-  init = (images, zeros, zeros, jnp.zeros((b,), jnp.int32), zeros, jnp.zeros((), jnp.int32))
-  _, solved, _, apps, first, _ = jax.lax.while_loop(cond, body, init)
-  return {'solved': solved, 'applications': apps, 'solved_first': first}
+  no_route = jnp.zeros((b, route_length), jnp.int32)
+  init = (images, zeros, zeros, jnp.zeros((b,), jnp.int32), zeros, no_route, jnp.zeros((), jnp.int32))
+  _, solved, _, apps, first, first_route, _ = jax.lax.while_loop(cond, body, init)
+  return {'solved': solved, 'applications': apps, 'solved_first': first, 'first_route': first_route}

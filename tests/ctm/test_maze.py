@@ -187,6 +187,7 @@ def test_reapplication_solves_long_routes_in_route_length_steps():
   assert out['solved'].all()
   np.testing.assert_array_equal(out['applications'], need)
   np.testing.assert_array_equal(out['solved_first'], need == 1)
+  np.testing.assert_array_equal(out['first_route'], data['routes'])  # the first application: the truncated route
   assert need.max() > 1
   capped = jax.device_get(
     jax.jit(lambda im: maze_solve.solve(oracle_apply(route_length), im, route_length, max_applications=2))(
