@@ -108,41 +108,70 @@ def check_workdir(workdir: str, prepared: Prepared, allow_config_change: bool, c
 
 def _run(entry, prepared: Prepared, workdir: str, *, chief: bool, allow_config_change: bool, argv, swept=()) -> dict:
   """Creates and locks the workdir (process 0 only), records the config, runs the entry point."""
-  from common.train import hparams
+  return run_members(entry, [(prepared, workdir)], chief=chief, allow_config_change=allow_config_change, argv=argv,
+                     swept=swept)[0]  # fmt: skip
+
+
+def run_members(
+  entry, members: list[tuple[Prepared, str]], *, chief: bool, allow_config_change: bool, argv, swept=(), values=()
+) -> list:
+  """Runs the entry point once for one or more (prepared config, workdir) members; returns one final per member.
+
+  Every member's workdir is created and locked (process 0 only) and gets its own config record; with several
+  members the entry point runs inside common.train.engine.members (launch/vmapped.py checked that they differ only
+  in what a vmapped run may vary), so they train as one program. `values`: per-member entry-point arguments.
+  """
+  from common.train import engine, hparams
   from launch import gin_setup
 
-  start = workdir_guard.begin(workdir) if chief else None
-  lock, started = None, False
+  starts, locks, started = [], [], False
+  workdirs = [w for _, w in members]
   try:
-    if chief:
-      lock = workdir_lock.acquire(workdir, argv)
-      artifacts.check_workdir(workdir, prepared.resolved_json, allow_config_change)  # again, now that we hold it
-      env = artifacts.environment(validate.seed(prepared.model), platform_lib.describe())
-      artifacts.write_start(
-        workdir, resolved_gin=prepared.resolved_gin, resolved_json=prepared.resolved_json, argv=argv, env=env
-      )
-      hparams.write_session_start(workdir, prepared.resolved_json['bindings'], swept)
+    for prepared, workdir in members:
+      if chief:
+        starts.append(workdir_guard.begin(workdir))
+        locks.append(workdir_lock.acquire(workdir, argv))
+        artifacts.check_workdir(workdir, prepared.resolved_json, allow_config_change)  # again, now that we hold it
+        env = artifacts.environment(validate.seed(prepared.model), platform_lib.describe())
+        artifacts.write_start(
+          workdir, resolved_gin=prepared.resolved_gin, resolved_json=prepared.resolved_json, argv=argv, env=env
+        )
+        hparams.write_session_start(workdir, prepared.resolved_json['bindings'], swept)
     started = True
-    final = entry(workdir=workdir, dry_run=False)
+    if len(members) == 1:
+      finals = [entry(workdir=workdirs[0], dry_run=False)]
+    else:
+      seeds = [validate.seed(p.model) for p, _ in members]
+      with engine.members(seeds, workdirs, values):
+        finals = engine.as_list(entry(workdir=workdirs[0], dry_run=False))
     if chief:
-      artifacts.write_end(workdir, operative_gin=gin_setup.operative_config())
-      hparams.write_session_end(workdir, prepared.resolved_json['bindings'], swept, final)
-      workdir_guard.clear_failure(workdir)
-    return final
+      operative = gin_setup.operative_config()
+      for (prepared, workdir), final in zip(members, finals):
+        note = '' if len(members) == 1 else (
+          f'# One member of a vmapped multi-seed run led by {workdirs[0]}; gin parsed that member\'s config, so its\n'
+          f'# SEED (and any per-member optimizer numbers) below are the lead\'s: this run\'s own values are in\n'
+          '# resolved.gin.\n'
+        )  # fmt: skip
+        artifacts.write_end(workdir, operative_gin=note + operative)
+        hparams.write_session_end(workdir, prepared.resolved_json['bindings'], swept, final)
+        workdir_guard.clear_failure(workdir)
+    return finals
   except RunStopped:  # an observer stopped the run (a study pruned it): not a failure, and nothing to undo
     if chief:
-      hparams.write_session_end(workdir, prepared.resolved_json['bindings'], swept, status='failure')
+      for prepared, workdir in members:
+        hparams.write_session_end(workdir, prepared.resolved_json['bindings'], swept, status='failure')
     raise
   except Exception as e:
     if not started or isinstance(e, (ConfigurationError, UsageError)):
-      # A failed start, or a bad value found only once the run began: leave the workdir as it was.
-      if chief:
+      # A failed start, or a bad value found only once the run began: leave the workdirs as they were.
+      for start in starts:
         workdir_guard.undo(start)
     else:
-      e.error_file = workdir_guard.record_failure(workdir, e, _process_index())
+      for workdir in workdirs:
+        e.error_file = workdir_guard.record_failure(workdir, e, _process_index())
     raise
   finally:
-    if lock is not None:
+    for lock in locks:
       lock.release()
 
 

@@ -54,6 +54,9 @@ flags.DEFINE_string('storage', None, 'With --study: sqlite:///F.db (default ROOT
 flags.DEFINE_integer('num_trials', None, 'With --study: the trials the study runs in all, over every worker.')
 flags.DEFINE_enum('sampler', 'tpe', ['tpe', 'random'], 'With --study: the Optuna sampler (seeded by the sweep file).')
 flags.DEFINE_integer('study_heartbeat', 30, 'With --study: seconds between heartbeats of a running trial.')
+flags.DEFINE_string(
+  'seeds', None, 'Train these seeds (e.g. 0,1,2,3,4) as one vmapped program; seed s writes <workdir>/seed_<s>.'
+)
 # Several processes (launch/distributed.py; `python -m launch.multiprocess` sets these on one machine).
 flags.DEFINE_enum(
   'distributed', 'auto', ['auto', 'on', 'off'], 'jax.distributed: auto = TPU pods or --num_processes>1.'
@@ -83,6 +86,8 @@ def main(argv: list[str], full_argv: list[str]) -> int:
     return 0
   if multi_process:  # every process must have resolved the same config
     distributed.agree_on_config(api.prepare(FLAGS.gin_file, FLAGS.gin_bindings, FLAGS.gin_search_path).resolved_json)
+  if FLAGS.seeds is not None:
+    return _seeds(full_argv)
   # 3-7. Validate (nothing written on failure), parse into gin, record, run, finish.
   final = api.execute(
     FLAGS.gin_file,
@@ -96,6 +101,24 @@ def main(argv: list[str], full_argv: list[str]) -> int:
   print('final metrics: ' + json.dumps(final, default=float, sort_keys=True))
   if FLAGS.workdir and not FLAGS.dry_run:
     print(f'workdir: {os.path.abspath(FLAGS.workdir)}')
+  return 0
+
+
+def _seeds(full_argv) -> int:
+  from launch import vmapped
+
+  seeds = vmapped.parse_seeds(FLAGS.seeds)
+  if FLAGS.dry_run:
+    raise UsageError('--seeds trains; for a dry run leave --seeds out (every seed builds the same shapes).')
+  if not FLAGS.workdir:
+    raise UsageError('--seeds needs --workdir=ROOT (seed s runs in ROOT/seed_<s>).')
+  finals = vmapped.execute_seeds(
+    FLAGS.gin_file, FLAGS.gin_bindings, seeds, FLAGS.workdir, search_paths=FLAGS.gin_search_path,
+    argv=full_argv, allow_config_change=FLAGS.allow_config_change,
+  )  # fmt: skip
+  for s, final in zip(seeds, finals):
+    print(f'final metrics (seed {s}): ' + json.dumps(final, default=float, sort_keys=True))
+  print(f'workdirs: {vmapped.seed_workdir(FLAGS.workdir, seeds[0])} ... (one per seed)')
   return 0
 
 

@@ -6,8 +6,7 @@ import json
 
 import pytest
 
-from common.train.errors import ConfigurationError
-from launch import api, diff, sweep
+from launch import api, diff, sweep, vmapped
 from launch.errors import UsageError
 from launch.gin_args import repo_root
 
@@ -45,17 +44,26 @@ def test_vmapped_trials_equal_sequential_runs(tmp_path, monkeypatch):
   assert resolved['LEARNING_RATE']['value'] == 3e-3
 
 
-def test_non_numeric_differences_are_refused(tmp_path, monkeypatch):
+def test_trials_differing_in_structure_run_as_separate_programs(tmp_path, monkeypatch):
   monkeypatch.chdir(ROOT)
   path = tmp_path / 'widths.py'
   path.write_text("def sweep(h):\n  return h.sweep('mlp.MLP.hidden', [(8,), (16,)])\n")
-  with pytest.raises(UsageError, match=r'common.models.mlp.MLP.hidden: \(8,\)'):
-    sweep.main(_opts(tmp_path, str(path), vmap=True))
+  assert sweep.main(_opts(tmp_path / 'root', str(path), vmap=True)) == 0
+  trials = sweep.trials_of(sweep.load(str(path)), str(path))
+  for t in trials:
+    assert json.loads((tmp_path / 'root' / t.id / 'trial.json').read_text())['status'] == 'done'
+
+
+def test_seeds_refused_when_gin_builds_something_from_the_seed(tmp_path, monkeypatch):
+  monkeypatch.chdir(ROOT)
+  with pytest.raises(UsageError, match=r'permuted_stream.seed: %SEED \(= 0\) .* vs %SEED \(= 1\)'):
+    vmapped.execute_seeds(['configs/hlop/finetune.gin', 'configs/base/cpu_debug.gin'], [], [0, 1], str(tmp_path))
+  assert not (tmp_path / 'seed_0').exists()
 
 
 def test_vmapped_trials_compile_with_the_experiments_xla_options(tmp_path, monkeypatch):
   monkeypatch.chdir(ROOT)
   opts = _opts(tmp_path, NUMERIC, vmap=True)
   opts.bindings.append("loop.train.xla_options = {'xla_cpu_no_such_option': 1}")
-  with pytest.raises(ConfigurationError, match='xla_cpu_no_such_option'):
+  with pytest.raises(UsageError, match='xla_cpu_no_such_option'):
     sweep.main(opts)
