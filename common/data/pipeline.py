@@ -63,7 +63,7 @@ class TFDSDataset:
     self._loaded: ArrayDataset | None = None
 
   def _builder(self):
-    return tfds_sources.builder(self.name, self.data_dir, parameter='load_tfds.name')
+    return tfds_sources.builder(self.name, self.data_dir, parameter='pipeline.load_tfds.name')
 
   def check_prepared(self):
     """ConfigurationError now, before a run writes anything, if the data cannot be read (see tfds_sources).
@@ -74,12 +74,12 @@ class TFDSDataset:
       self.name,
       self.data_dir,
       download=self.download,
-      parameter='load_tfds.name',
-      download_parameter='load_tfds.download',
+      parameter='pipeline.load_tfds.name',
+      download_parameter='pipeline.load_tfds.download',
     )
     for parameter, split_name in (
-      ('load_tfds.train_split', self.train_split),
-      ('load_tfds.eval_split', self.eval_split),
+      ('pipeline.load_tfds.train_split', self.train_split),
+      ('pipeline.load_tfds.eval_split', self.eval_split),
     ):
       tfds_sources.check_split(builder, split_name, parameter=parameter)
     return builder

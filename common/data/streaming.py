@@ -245,11 +245,11 @@ class TFDSStream:
         self.data_dir,
         download=self.download,
         random_access=True,
-        parameter='TFDSStream.name',
-        download_parameter='TFDSStream.download',
+        parameter='streaming.TFDSStream.name',
+        download_parameter='streaming.TFDSStream.download',
       )
-      tfds_sources.check_split(b, self.train_split, parameter='TFDSStream.train_split')
-      tfds_sources.check_split(b, self.eval_split, parameter='TFDSStream.eval_split')
+      tfds_sources.check_split(b, self.train_split, parameter='streaming.TFDSStream.train_split')
+      tfds_sources.check_split(b, self.eval_split, parameter='streaming.TFDSStream.eval_split')
       self._prepared = b
     return self._prepared
 

@@ -48,3 +48,11 @@ def test_lazy_dataset_gives_shapes_without_loading(tmp_path):
   data = pipeline.load_tfds('sklearn_digits', data_dir=str(tmp_path / 'unprepared'))
   assert data.example_inputs(2).shape == (2, 8, 8, 1)
   assert not (tmp_path / 'unprepared' / 'sklearn_digits').exists()
+
+
+def test_digits_are_prepared_as_array_record_for_random_access():
+  from common.data import tfds_sources
+
+  builder = pipeline.load_tfds('sklearn_digits').check_prepared()
+  assert tfds_sources.has_random_access(builder)
+  assert len(tfds_sources.random_access_source(builder, 'test')) == 359
