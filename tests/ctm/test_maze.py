@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from common.ctm import maze_loss, maze_solve
+from common.ctm.backbones import ResNetBackbone
 from common.ctm.maze_backbone import MazeResNet
 from common.ctm.maze_task import MazeTask
 from common.data.synthetic import mazes
@@ -235,5 +236,7 @@ def test_backbone_has_the_reference_resnet34_2_shape():
   x = jnp.zeros((1, 39, 39, 3))
   out = jax.eval_shape(lambda: net.init_with_output(jax.random.PRNGKey(0), x)[0])
   assert out.shape == (1, 100, 128)  # 39 -> max-pool 20 -> stride-2 stage 10: 10x10 tokens of 128 features
+  params = lambda m: sum(p.size for p in jax.tree_util.tree_leaves(jax.eval_shape(m.init, jax.random.PRNGKey(0), x)))  # noqa: E731
+  assert params(net) == params(ResNetBackbone(depth=34, stages=2))  # the same network as the reference-exact one
   small = MazeResNet(width=8, blocks=(1,), initial_pool=False)
   assert jax.eval_shape(lambda: small.init_with_output(jax.random.PRNGKey(0), x)[0]).shape == (1, 39 * 39, 8)
