@@ -14,7 +14,7 @@ SMALL = lsm.LSMConfig(grid=(4, 4, 4))
 
 
 def _init(model, x):
-  return model.init({'params': KEY}, x)
+  return jax.jit(model.init)({'params': KEY}, x)
 
 
 def test_outputs_and_frozen_reservoir():
@@ -22,11 +22,11 @@ def test_outputs_and_frozen_reservoir():
   x = jax.random.uniform(KEY, (3, 8, 8, 1))
   v = _init(model, x)
   assert set(v) == {'params', RESERVOIR} and v['params']['readout']['kernel'].shape == (64, 10)
-  out = model.apply(v, x)
+  out = jax.jit(model.apply)(v, x)
   assert out['logits'].shape == (3, 10)
   assert 0 < float(out['reservoir_rate']) < 1 and 0 < float(out['input_rate']) < 1
   assert np.isfinite(float(out['branching_factor'])) and float(out['branching_counted']) > 0
-  again = model.apply(v, x)  # evaluation is deterministic (fixed Poisson seed)
+  again = jax.jit(model.apply)(v, x)  # evaluation is deterministic (fixed Poisson seed)
   np.testing.assert_array_equal(out['logits'], again['logits'])
   train_out = model.apply(v, x, train=True, rngs={'dropout': KEY})
   assert 'branching_factor' not in train_out
@@ -40,7 +40,7 @@ def test_within_sample_plasticity_leaves_the_shared_weights_alone():
   plastic = LiquidStateMachine(reservoir=SMALL, num_steps=40, plasticity=pcfg)
   x = jax.random.uniform(KEY, (2, 16))
   v = _init(frozen, x)
-  a, b = frozen.apply(v, x), plastic.apply(v, x)
+  a, b = jax.jit(frozen.apply)(v, x), jax.jit(plastic.apply)(v, x)
   assert not np.allclose(a['logits'], b['logits'])  # each example's own weights changed its spike counts
   np.testing.assert_array_equal(_init(plastic, x)[RESERVOIR]['weights'], v[RESERVOIR]['weights'])
 

@@ -51,14 +51,14 @@ def test_leaky_rnn_matches_per_step_equations(placement):
 
 def test_initial_taus_and_fixed_taus_and_gradients():
   x = jnp.zeros((2, 6, 1))
-  v = LeakyRNN(hidden=64).init(KEY, x)
+  v = jax.jit(LeakyRNN(hidden=64).init)(KEY, x)
   tau = np.asarray(v['params']['tau'])
   assert 1.0 <= tau.min() and tau.max() < 2.0 and tau.std() > 0.1  # 1 + U(0, 1), as the authors
-  assert 'tau' not in LeakyRNN(hidden=4, learn_tau=False, tau_init=3.0).init(KEY, x)['params']
+  assert 'tau' not in jax.eval_shape(LeakyRNN(hidden=4, learn_tau=False, tau_init=3.0).init, KEY, x)['params']
   model = SequenceModel(core=LeakyRNN(hidden=8, tau_init=2.0), out=2)
   xs = jax.random.bernoulli(KEY, 0.5, (4, 10, 1)).astype(jnp.float32)
-  p = model.init(KEY, xs)['params']
-  g = jax.grad(lambda p: jnp.sum(model.apply({'params': p}, xs) ** 2))(p)
+  p = jax.jit(model.init)(KEY, xs)['params']
+  g = jax.jit(jax.grad(lambda p: jnp.sum(model.apply({'params': p}, xs) ** 2)))(p)
   assert np.all(np.isfinite(g['core']['tau'])) and np.any(g['core']['tau'] != 0)
   assert np.all(np.diag(np.asarray(g['core']['recurrent_kernel'])) == 0)  # no self-connections
 

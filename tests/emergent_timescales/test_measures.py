@@ -34,7 +34,7 @@ def test_autocorrelation_and_timescale_of_an_ar1_process():
 def test_ablation_perturbation_and_taus():
   model = SequenceModel(core=LeakyRNN(hidden=6), out=2)
   x = jnp.ones((2, 5, 1))
-  p = model.init(KEY, x)['params']
+  p = jax.jit(model.init)(KEY, x)['params']
   taus = measures.neuron_taus(p)
   longest = measures.units_by_tau(taus, 2)
   assert set(longest) == set(np.argsort(np.asarray(taus))[-2:])
@@ -51,11 +51,11 @@ def test_ablation_perturbation_and_taus():
 
 def test_activity_recording_and_head_accuracies():
   core = LeakyRNN(hidden=4)
-  p = core.init(KEY, jnp.zeros((1, 3, 1)))['params']
+  p = jax.jit(core.init)(KEY, jnp.zeros((1, 3, 1)))['params']
   act = measures.record_activity(core, p, KEY, num_streams=3, length=40, warmup=10)
   assert act.shape == (3, 40, 4)
   task = MemoryTask(ns=(2, 3), batch_size=32)
   model = SequenceModel(core=core, out=4)
-  params = model.init(KEY, task.init_inputs())['params']
+  params = jax.jit(model.init)(KEY, task.init_inputs())['params']
   acc = measures.head_accuracies(model, params, task, KEY, num_batches=2)
   assert acc.shape == (2,) and np.all((acc >= 0) & (acc <= 1))
