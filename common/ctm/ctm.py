@@ -24,6 +24,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
+from flax.core import FrozenDict
 
 from common.ctm import synch
 from common.ctm.columns import ColumnAttention, ColumnDense, layer_norm
@@ -191,6 +192,16 @@ class CTM(nn.Module):
   remat_ticks: bool = True
 
   def __post_init__(self):
+    if self.neuron_indices is not None and not isinstance(self.neuron_indices, FrozenDict):
+      # Hashable like every other attribute (gin gives lists; jit with a static module hashes it).
+      if not hasattr(self.neuron_indices, 'items'):
+        raise ConfigurationError(f'neuron_indices={self.neuron_indices!r} must be a mapping of name -> indices.')
+      arrays = {k: np.asarray(v) for k, v in self.neuron_indices.items()}
+      for k, a in arrays.items():
+        if a.ndim != 1:
+          raise ConfigurationError(f'neuron_indices[{k!r}] has shape {a.shape}; give one flat list of indices.')
+      frozen = FrozenDict({k: tuple(a.tolist()) for k, a in arrays.items()})
+      object.__setattr__(self, 'neuron_indices', frozen)
     super().__post_init__()
     check_common(self.iterations, self.d_input, self.heads, self.memory_length)
     if self.d_model < 1:

@@ -197,3 +197,52 @@ def test_ctm_learns_short_parity():
   batch = task.eval_batches()[0]
   _, metrics = task.loss(m.apply({'params': state['params']}, batch['inputs']), batch)
   assert float(metrics['accuracy']) > 0.8
+
+
+def test_neuron_indices_are_model_state_and_can_be_given():
+  m = tiny(n_random_pairing_self=1)
+  x = bits()
+  v = jax.jit(m.init)(jax.random.PRNGKey(1), x)
+  idx = {k: np.asarray(a) for k, a in v['neuron_indices'].items()}
+  assert {k: a.shape for k, a in idx.items()} == {
+    'out_left': (6,),
+    'out_right': (6,),
+    'action_left': (5,),
+    'action_right': (5,),
+  }
+  for k, a in m.initial_neuron_indices().items():  # drawn from selection_seed
+    np.testing.assert_array_equal(idx[k], a)
+  apply = jax.jit(lambda m, v, x: m.apply(v, x)['predictions'], static_argnums=0)
+  base = apply(m, v, x)
+  np.testing.assert_allclose(apply(m, {'params': v['params']}, x), base, rtol=1e-6)  # no collection: the same ones
+  other = {k: (a + 3) % 16 for k, a in idx.items()}
+  moved = apply(m, {**v, 'neuron_indices': other}, x)  # the collection's indices are the ones used (restores)
+  assert not np.allclose(moved, base)
+  given = tiny(n_random_pairing_self=1, neuron_indices={k: a.tolist() for k, a in other.items()})
+  np.testing.assert_allclose(apply(given, {'params': v['params']}, x), moved, rtol=1e-6)
+  # given indices may repeat pairs, even more pairs than distinct ones exist (the reference's draw allows it)
+  many = tiny(
+    d_model=3,
+    n_synch_out=8,
+    n_synch_action=2,
+    neuron_indices={
+      'out_left': [0, 0, 1, 1, 2, 2, 0, 0],
+      'out_right': [0, 0, 1, 2, 2, 1, 1, 1],
+      'action_left': [1, 1],
+      'action_right': [2, 2],
+    },
+  )
+  assert many.apply(many.init(jax.random.PRNGKey(0), x), x)['predictions'].shape == (3, 4, 2 * L)
+
+
+@pytest.mark.parametrize(
+  'indices, match',
+  [
+    (dict(out_left=[0] * 6, out_right=[0] * 6, action_left=[0] * 5), 'keys'),
+    (dict(out_left=[0] * 5, out_right=[0] * 6, action_left=[0] * 5, action_right=[0] * 5), "'out_left'.*6 integers"),
+    (dict(out_left=[0] * 6, out_right=[0] * 5 + [16], action_left=[0] * 5, action_right=[0] * 5), 'd_model=16'),
+  ],
+)
+def test_bad_neuron_indices_fail_at_construction(indices, match):
+  with pytest.raises(ConfigurationError, match=match):
+    tiny(neuron_indices=indices)
