@@ -149,3 +149,37 @@ def test_nlm_layouts_agree_in_values_and_gradients(kw):
   g_dib = jax.grad(lambda v, t: jnp.sum(jnp.sin(dib.apply(v, as_dib(t)).T)), (0, 1))(v, trace)
   for a, b in zip(jax.tree_util.tree_leaves(g_ref), jax.tree_util.tree_leaves(g_dib)):
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_positional_embeddings_shapes_and_edge_cases():
+  from common.ctm.positional import CustomRotational, LearnableFourier, MultiLearnableFourier
+
+  x = jnp.ones((2, 1, 5, 6))  # H == 1: the reference divides by zero there; here that coordinate is 0
+  for emb in (LearnableFourier(fourier_dims=8, hidden_dims=4), MultiLearnableFourier(3, fourier_dims=8, hidden_dims=4)):
+    y = emb.apply(emb.init(jax.random.PRNGKey(0), x), x)
+    assert y.shape == (1, 1, 5, 6) and bool(jnp.all(jnp.isfinite(y)))
+  rect = jnp.ones((2, 3, 5, 4))  # rows and columns get their own angle ranges (the reference needs H == W)
+  rot = CustomRotational()
+  v = rot.init(jax.random.PRNGKey(0), rect)
+  y = rot.apply(v, rect)
+  assert y.shape == (1, 3, 5, 4)
+  assert not np.allclose(y[0, 0, 0], y[0, 2, 0]) and not np.allclose(y[0, 0, 0], y[0, 0, 4])
+  with pytest.raises(ConfigurationError, match='fourier_dims'):
+    LearnableFourier(fourier_dims=7)
+
+
+def test_image_backbone_token_shapes_and_bad_sizes():
+  from common.ctm.backbones import ResNetBackbone, ShallowWideBackbone
+
+  x = jnp.ones((2, 16, 16, 1))
+  for backbone, tokens, features in (
+    (ResNetBackbone(18, 2), 16, 128),  # stem keeps 16x16, max-pool 8x8, stage 2 4x4
+    (ResNetBackbone(50, 1), 64, 256),
+    (ShallowWideBackbone(width=64, groups=8), 64, 64),
+  ):
+    shapes = jax.eval_shape(lambda x, b=backbone: b.init_with_output(jax.random.PRNGKey(0), x)[0], x)
+    assert shapes.shape == (2, tokens, features) and backbone.features == features
+  with pytest.raises(ConfigurationError, match='depth=19'):
+    ResNetBackbone(19)
+  with pytest.raises(ConfigurationError, match='multiple of groups'):
+    ShallowWideBackbone(width=60, groups=8)
