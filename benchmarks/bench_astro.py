@@ -1,11 +1,13 @@
 """Liquid-state-machine speed: reservoir time steps per second, our lax.scan simulation against a plain NumPy loop of
-the same network (same wiring, same step, same order of operations), float32 on CPU, in one run.
+the same network (same wiring, same step, same order of operations, same storage), float32 on CPU, in one run.
 
 Network: the NALSM release's 1000-neuron liquid (10x10x10, 80 % excitatory) with 64 input neurons (digits), driven
 by Poisson events for 250 steps (one 250-ms presentation). Workloads: (1) the frozen liquid, one network; (2) the
-same with astrocyte-modulated STDP on all ~26,000 synapses every step; (3) the frozen liquid, 32 examples at once
-(vmap; NumPy steps a (32, M) state through the same matmul). ours_ms / peer_ms are milliseconds per 250-step
-presentation; `extra` has time steps per second.
+same with astrocyte-modulated STDP on all ~26,000 synapses every step (stored as (N, K) slots per neuron); (3) the
+frozen liquid, 32 examples at once (vmap; NumPy steps a (32, M) state through the same matmul). ours_ms / peer_ms
+are milliseconds per 250-step presentation (the NumPy loop is timed once: it has no compile to amortise); `extra`
+has network time steps per second and the fraction of equal spike counts (float32 sums in a different order can
+flip a spike at threshold, after which the trajectories differ).
 
   .venv/bin/python -m benchmarks.bench_astro [--quick]
 """
@@ -26,30 +28,36 @@ STEPS, INPUTS, BATCH = 250, 64, 32
 
 
 def numpy_present(cfg, pcfg, net, events):
-  """A plain NumPy loop over steps (float32), the same operations as lif_reservoir.present; events (T, B, D)."""
-  w = np.broadcast_to(net['weights'], (events.shape[1],) + net['weights'].shape).copy()
-  mask, inh, lo, hi = net['mask'], net['inhibitory'], net['lo'], net['hi']
-  n, m = net['weights'].shape
+  """A plain NumPy loop over steps (float32), the same operations as lif_reservoir.present; events (T, B, D).
+
+  Same layout choices as ours: a frozen liquid steps through the dense (N, M) matrix (one matmul per step for the
+  batch), a plastic one through the (N, K) synapse slots with fancy indexing."""
+  pre, valid, lo, hi, inh = net['pre'], net['valid'], net['lo'], net['hi'], net['inhibitory']
+  n, m = pre.shape[0], len(inh)
   b = events.shape[1]
+  plastic = pcfg.mode != 'none'
+  dense = lsm.to_dense(net).astype(np.float32)
+  w = np.broadcast_to(net['weights'], (b,) + pre.shape).copy()
   v, ref, syn, x = (np.zeros((b, m), np.float32) for _ in range(4))
-  eta, a = np.float32(pcfg.ltp_rate), np.full(b, pcfg.ltp_rate, np.float32)
+  eta, a = np.float32(pcfg.ltp_rate), np.full((b, 1, 1), pcfg.ltp_rate, np.float32)
   k_syn, k_stdp = np.float32(np.exp(-1 / cfg.tau_syn)), np.float32(np.exp(-1 / pcfg.stdp_tau))
+  inh_pre = inh[pre]
   counts = np.zeros((b, m), np.float32)
   for e in events:
     s = ((ref <= 0) & (v >= cfg.threshold)).astype(np.float32)
     v = v * (1 - s)
     syn = s + (1 - s) * k_syn * syn
-    rec = np.einsum('bnm,bm->bn', w, syn) if pcfg.mode != 'none' else syn @ net['weights'].T
+    rec = (w * syn[:, pre]).sum(-1) if plastic else syn @ dense.T
     v = v + np.concatenate([rec / cfg.tau_syn, cfg.input_current * e], 1) + cfg.bias - v / cfg.tau_v
     ref = np.where(s > 0, np.float32(cfg.refractory), np.maximum(ref - 1, 0))
-    if pcfg.mode != 'none':
-      lr_pre = np.where(inh, -a[:, None], eta)
-      lr_post = np.where(inh, eta, -a[:, None])
-      dw = s[:, :n, None] * (lr_pre * x)[:, None, :] + x[:, :n, None] * (lr_post * s)[:, None, :]
-      w = np.clip(w + dw, lo, hi) * mask
+    if plastic:
+      lr_pre = np.where(inh_pre, -a, eta)
+      lr_post = np.where(inh_pre, eta, -a)
+      dw = s[:, :n, None] * lr_pre * x[:, pre] + x[:, :n, None] * lr_post * s[:, pre]
+      w = np.clip(w + dw, lo, hi) * valid
       x = k_stdp * (pcfg.trace_amplitude * s + x)
       drive = pcfg.astro_weight * (s[:, :n].sum(1) - s[:, n:].sum(1)) + pcfg.ltp_rate
-      a = a + (drive - a) / pcfg.astro_tau
+      a = a + (drive[:, None, None] - a) / pcfg.astro_tau
     counts += s
   return counts
 
@@ -60,7 +68,7 @@ def ours_fn(cfg, pcfg, net, batch):
   @jax.jit
   def present(events):  # (B, T, D)
     def one(ev):
-      plastic = lsm.Plastic(jnet['weights'], jnp.zeros(jnet['mask'].shape[1]), astro.initial_rates(pcfg))
+      plastic = lsm.Plastic(jnet['weights'], jnp.zeros(jnet['inhibitory'].shape[0]), astro.initial_rates(pcfg))
       return jnp.sum(lsm.present(cfg, pcfg, jnet, plastic, ev)[1], 0)
 
     return jax.vmap(one)(events)

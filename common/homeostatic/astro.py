@@ -1,7 +1,8 @@
 """Astrocyte-modulated STDP (the neuron-astrocyte liquid state machine, NALSM; Ivanov & Michmizos, NeurIPS 2021).
 
-Pure update rules for one network (vmap them for a batch of networks). Synapses are a (post, pre) matrix W of the
-reservoir's N neurons onto all M = N + D neurons (reservoir first, then the D input neurons); see lif_reservoir.py.
+Pure update rules for one network (vmap them for a batch of networks). The synapses onto the N reservoir neurons come
+from all M = N + D neurons (reservoir first, then the D input neurons) and are stored by postsynaptic neuron: (N, K)
+slots holding a weight and the presynaptic index (lif_reservoir.py); W_ij below is the slot of i whose pre is j.
 
 STDP with pair traces (one trace per neuron, x <- k (a s + x), k = exp(-1/tau_stdp), a = 0.1, tau_stdp = 10):
 
@@ -90,7 +91,8 @@ def trace_update(trace: jax.Array, spikes: jax.Array, amplitude: float, decay: f
 
 def stdp_update(
   weights: jax.Array,
-  mask: jax.Array,
+  valid: jax.Array,
+  pre: jax.Array,
   spikes: jax.Array,
   trace: jax.Array,
   inhibitory: jax.Array,
@@ -99,22 +101,24 @@ def stdp_update(
   ltp_rate: jax.Array | float,
   ltd_rate: jax.Array | float,
 ) -> jax.Array:
-  """One STDP step (module docstring).
+  """One STDP step (module docstring) on synapses stored by postsynaptic neuron.
 
   Args:
-    weights, mask: (N, M) synapses onto the N reservoir neurons from all M neurons (reservoir first).
-    spikes, trace: (M,) this step's spikes and the traces from before this step.
-    inhibitory: (M,) bool, presynaptic type. lo, hi: (M,) weight bounds per presynaptic neuron.
+    weights, valid, pre, lo, hi: (N, K) synapse slots of the N reservoir neurons: weight, 1 for a real synapse (0 for
+      padding), presynaptic neuron index in [0, M), and the weight bounds of the presynaptic type.
+    spikes, trace: (M,) this step's spikes and the traces from before this step (reservoir first, then inputs).
+    inhibitory: (M,) bool, the presynaptic types.
     ltp_rate: eta. ltd_rate: the depression rate (A for the NALSM, eta for plain STDP).
 
   Returns:
-    the new (N, M) weights.
+    the new (N, K) weights (0 in padding slots).
   """
   n = weights.shape[0]
-  lr_pre = jnp.where(inhibitory, -ltd_rate, ltp_rate)  # (M,) on pre-trace x post-spike
-  lr_post = jnp.where(inhibitory, ltp_rate, -ltd_rate)  # (M,) on post-trace x pre-spike
-  delta = spikes[:n, None] * (lr_pre * trace)[None, :] + trace[:n, None] * (lr_post * spikes)[None, :]
-  return jnp.clip(weights + delta, lo, hi) * mask
+  inh = inhibitory[pre]
+  lr_pre = jnp.where(inh, -ltd_rate, ltp_rate)  # on pre-trace x post-spike
+  lr_post = jnp.where(inh, ltp_rate, -ltd_rate)  # on post-trace x pre-spike
+  delta = spikes[:n, None] * lr_pre * trace[pre] + trace[:n, None] * lr_post * spikes[pre]
+  return jnp.clip(weights + delta, lo, hi) * valid
 
 
 def astro_update(

@@ -34,22 +34,28 @@ def network(cfg: lsm.LSMConfig, input_dim: int, seed: int) -> dict:
   return lsm.build_network(cfg, input_dim, seed)
 
 
+RESERVOIR_NAMES = ('weights', 'trace', 'pre', 'valid', 'lo', 'hi', 'inhibitory')
+
+
 def reservoir_variables(cfg: lsm.LSMConfig, input_dim: int, seed: int) -> dict:
-  """The 'reservoir' collection: float32 weights, trace, mask, lo, hi, inhibitory (0/1)."""
+  """The 'reservoir' collection: the synapse slots (N, K) weights, pre (int32), valid, lo, hi; per neuron (M,) the
+  STDP trace and inhibitory (0/1)."""
   net = network(cfg, input_dim, seed)
-  return {
-    'weights': jnp.asarray(net['weights']),
-    'trace': jnp.zeros(net['mask'].shape[1], jnp.float32),
-    'mask': jnp.asarray(net['mask']),
-    'lo': jnp.asarray(net['lo']),
-    'hi': jnp.asarray(net['hi']),
-    'inhibitory': jnp.asarray(net['inhibitory'], jnp.float32),
-  }
+  out = {k: jnp.asarray(net[k]) for k in ('weights', 'pre', 'valid', 'lo', 'hi')}
+  out['trace'] = jnp.zeros(len(net['inhibitory']), jnp.float32)
+  out['inhibitory'] = jnp.asarray(net['inhibitory'], jnp.float32)
+  return out
 
 
 def as_net(res: dict) -> dict:
   """The arrays lif_reservoir.simulate reads, from the 'reservoir' collection."""
-  return {'mask': res['mask'], 'lo': res['lo'], 'hi': res['hi'], 'inhibitory': res['inhibitory'] > 0}
+  return {k: res[k] for k in ('pre', 'valid', 'lo', 'hi')} | {'inhibitory': res['inhibitory'] > 0}
+
+
+def reservoir_mask(res: dict, n: int) -> jax.Array:
+  """(N, N) reservoir wiring (post x pre) from the slots, for the branching factor."""
+  rows = jnp.broadcast_to(jnp.arange(n)[:, None], res['pre'].shape)
+  return jnp.zeros((n, res['inhibitory'].shape[0])).at[rows, res['pre']].add(res['valid'])[:, :n]
 
 
 class LiquidStateMachine(nn.Module):
@@ -77,12 +83,8 @@ class LiquidStateMachine(nn.Module):
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = False) -> dict:
     input_dim = int(x[0].size)
-    res = {
-      name: self.variable(
-        RESERVOIR, name, lambda n=name: reservoir_variables(self.reservoir, input_dim, self.network_seed)[n]
-      ).value
-      for name in ('weights', 'trace', 'mask', 'lo', 'hi', 'inhibitory')
-    }
+    initial = functools.partial(reservoir_variables, self.reservoir, input_dim, self.network_seed)
+    res = {name: self.variable(RESERVOIR, name, lambda n=name: initial()[n]).value for name in RESERVOIR_NAMES}
     net = as_net(res)
     key = self.make_rng('dropout') if train and self.has_rng('dropout') else jax.random.PRNGKey(self.eval_seed)
     events = lsm.poisson_events(key, lsm.input_probabilities(x, self.input_rate), self.num_steps)
@@ -100,9 +102,8 @@ class LiquidStateMachine(nn.Module):
       'input_rate': jnp.mean(spikes[..., n:]),
     }
     if not train:
-      sigma = jax.vmap(lambda s: lsm.branching_factor(s[:, :n], res['mask'][:, :n], self.window, self.buffer)[0])(
-        spikes
-      )
+      mask = reservoir_mask(res, n)
+      sigma = jax.vmap(lambda s: lsm.branching_factor(s[:, :n], mask, self.window, self.buffer)[0])(spikes)
       counted = jnp.isfinite(sigma)
       out['branching_factor'] = jnp.sum(jnp.where(counted, sigma, 0.0)) / jnp.maximum(jnp.sum(counted), 1)
       out['branching_counted'] = jnp.mean(counted.astype(jnp.float32))

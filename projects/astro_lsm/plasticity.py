@@ -72,4 +72,4 @@ class ReservoirPlasticity:
 
 def mean_abs_weight(reservoir: dict) -> jax.Array:
   """Mean |w| over existing synapses (a summary of how far plasticity moved the liquid)."""
-  return jnp.sum(jnp.abs(reservoir['weights'])) / jnp.maximum(jnp.sum(reservoir['mask']), 1.0)
+  return jnp.sum(jnp.abs(reservoir['weights'])) / jnp.maximum(jnp.sum(reservoir['valid']), 1.0)

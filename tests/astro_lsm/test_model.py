@@ -55,7 +55,7 @@ def test_plasticity_hook_runs_only_until_its_last_step():
   after = run(state, {'inputs': x}, KEY)
   res, res0 = after['model_state'][RESERVOIR], v[RESERVOIR]
   assert not np.allclose(res['weights'], res0['weights'])
-  w, mask = np.asarray(res['weights']), np.asarray(res0['mask'])
+  w, mask = np.asarray(res['weights']), np.asarray(res0['valid'])
   assert np.all(w[mask == 0] == 0)
   assert np.all(w >= np.asarray(res0['lo']) - 1e-6) and np.all(w <= np.asarray(res0['hi']) + 1e-6)
   assert float(mean_abs_weight(res)) < float(mean_abs_weight(res0))  # from the maximum, STDP can only depress

@@ -28,6 +28,16 @@ def _stdp_loops(w, mask, s, x, inh, lo, hi, eta, a):
   return w * mask
 
 
+def _slots(mask):
+  """Dense (N, M) 0/1 wiring -> the (N, K) slot layout: pre indices and valid flags."""
+  k = int(mask.sum(1).max())
+  pre, valid = np.zeros((mask.shape[0], k), np.int32), np.zeros((mask.shape[0], k), np.float32)
+  for i, row in enumerate(mask):
+    idx = np.nonzero(row)[0]
+    pre[i, : len(idx)], valid[i, : len(idx)] = idx, 1
+  return pre, valid
+
+
 def test_stdp_matches_per_synapse_loops():
   n, m = 5, 8
   mask = (RNG.random((n, m)) < 0.6).astype(np.float64)
@@ -38,8 +48,14 @@ def test_stdp_matches_per_synapse_loops():
   s = (RNG.random(m) < 0.5).astype(np.float64)
   x = RNG.random(m)
   want = _stdp_loops(w, mask, s, x, inh, lo, hi, eta=0.15, a=0.4)
-  got = astro.stdp_update(*(jnp.asarray(v, jnp.float32) for v in (w, mask, s, x)), jnp.asarray(inh), lo, hi, 0.15, 0.4)
-  np.testing.assert_allclose(got, want, atol=1e-6)
+  pre, valid = _slots(mask)
+  f = lambda a: jnp.asarray(a, jnp.float32)  # noqa: E731
+  got = astro.stdp_update(
+    f(np.take_along_axis(w, pre, 1) * valid), f(valid), jnp.asarray(pre), f(s), f(x), jnp.asarray(inh),
+    f(lo[pre] * valid), f(hi[pre] * valid), 0.15, 0.4,
+  )  # fmt: skip
+  net = {'pre': pre, 'valid': valid, 'inhibitory': inh}
+  np.testing.assert_allclose(lsm.to_dense(net, np.asarray(got)), want, atol=1e-6)
 
 
 def test_trace_and_astrocyte_updates():
@@ -56,8 +72,10 @@ def test_trace_and_astrocyte_updates():
 def _simulate_numpy(cfg, pcfg, net, events):
   """The authors' step order with their state variables: time since each neuron's last spike (ss, reset to 0 by a
   spike, +1 per step) instead of the kernel recursion; float64."""
-  w = net['weights'].astype(np.float64)
-  mask, inh, lo, hi = net['mask'], net['inhibitory'], net['lo'], net['hi']
+  w = lsm.to_dense(net)
+  mask, inh = lsm.to_dense(net, np.ones_like(net['valid'])), net['inhibitory']
+  lo = np.where(inh | net['is_input'], -cfg.max_weight, 0.0)
+  hi = np.where(inh, 0.0, cfg.max_weight)
   n, m = w.shape
   v, ref, ss, x = np.zeros(m), np.zeros(m), np.full(m, 1e9), np.zeros(m)
   eta, a, wa, ba = pcfg.ltp_rate, pcfg.ltp_rate, pcfg.astro_weight, pcfg.ltp_rate * (1 + pcfg.astro_bias_offset)
@@ -92,10 +110,11 @@ def test_simulation_matches_numpy_transcription(mode):
   want_spikes, want_w = _simulate_numpy(cfg, pcfg, net, events)
   jnet = {k: jnp.asarray(v) for k, v in net.items()}
   plastic = lsm.Plastic(jnet['weights'], jnp.zeros(22), astro.initial_rates(pcfg))
+  jnet = {k: jnet[k] for k in ('pre', 'valid', 'lo', 'hi', 'inhibitory')}
   plastic, spikes = jax.jit(lambda p, e: lsm.present(cfg, pcfg, jnet, p, e))(plastic, jnp.asarray(events))
   assert want_spikes[:, :18].sum() > 10  # the liquid is active
   np.testing.assert_array_equal(spikes, want_spikes)
-  np.testing.assert_allclose(plastic.weights, want_w, atol=1e-5)
+  np.testing.assert_allclose(lsm.to_dense(net, np.asarray(plastic.weights)), want_w, atol=1e-5)
 
 
 def _branching_loops(spikes, mask, window, buffer):
@@ -131,17 +150,19 @@ def test_network_wiring():
   cfg = lsm.LSMConfig(grid=(6, 6, 6))
   net = lsm.build_network(cfg, 10, seed=3)
   n = 216
-  w, mask = net['weights'], net['mask']
+  w, mask = lsm.to_dense(net), lsm.to_dense(net, np.ones_like(net['valid']))
   assert w.shape == (n, n + 10) and np.all(np.diag(mask[:, :n]) == 0)
   assert int(mask[:, n:].sum()) == int(n * 10 * 0.15)
   exc = ~net['inhibitory'][:n]
   assert exc.sum() == round(0.8 * n)
   assert np.all(w[:, :n][:, exc] >= 0) and np.all(w[:, :n][:, ~exc] <= 0)
   np.testing.assert_allclose(np.abs(w[mask > 0]), 3.0)
+  np.testing.assert_array_equal(lsm.reservoir_mask(net), mask[:, :n])
+  assert net['pre'].shape[1] == mask.sum(1).max() and net['valid'].sum() == mask.sum()
   d = np.sqrt(((net['coords'][:, None] - net['coords'][None]) ** 2).sum(-1))
   rec = mask[:, :n] > 0
   assert rec[d <= 1.5].mean() > 3 * rec[(d > 3) & (d < 5)].mean()  # connection probability falls with distance
-  np.testing.assert_array_equal(lsm.build_network(cfg, 10, seed=3)['mask'], mask)
+  np.testing.assert_array_equal(lsm.build_network(cfg, 10, seed=3)['pre'], net['pre'])
   with pytest.raises(ConfigurationError, match='initial_weight'):
     lsm.LSMConfig(initial_weight=5.0)
 
