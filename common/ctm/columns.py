@@ -11,21 +11,46 @@ Parameters have the names, shapes and initialisers of flax's nn.Dense and nn.Lay
 scale), so a model keeps the same parameter tree (and the same initial values) whichever layout it runs in.
 """
 
+import functools
+from typing import Any
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+COMPUTE_DTYPES = {'float32': None, 'bfloat16': jnp.bfloat16}
+
+
+def mixed_einsum(spec: str, a: jax.Array, b: jax.Array, compute_dtype: Any = None) -> jax.Array:
+  """jnp.einsum, or with compute_dtype (e.g. bfloat16): both operands cast to it, products accumulated in float32."""
+  if compute_dtype is None:
+    return jnp.einsum(spec, a, b)
+  return jnp.einsum(spec, a.astype(compute_dtype), b.astype(compute_dtype), preferred_element_type=jnp.float32)
+
+
+def mixed_dense(features: int, compute_dtype: Any = None, name: str | None = None) -> nn.Dense:
+  """nn.Dense (float32 parameters); with compute_dtype its matmul runs in that dtype and accumulates in float32."""
+  if compute_dtype is None:
+    return nn.Dense(features, name=name)
+  dot = functools.partial(jax.lax.dot_general, preferred_element_type=jnp.float32)
+  return nn.Dense(features, dtype=compute_dtype, dot_general=dot, name=name)
+
 
 class ColumnDense(nn.Module):
-  """y = kernel^T x + bias for x (in, B) -> (out, B); nn.Dense's parameters and initialisation."""
+  """y = kernel^T x + bias for x (in, B) -> (out, B); nn.Dense's parameters and initialisation.
+
+  compute_dtype (e.g. jnp.bfloat16): the matmul's operands in that dtype, accumulated in float32; parameters and the
+  output stay float32.
+  """
 
   features: int
   use_bias: bool = True
+  compute_dtype: Any = None
 
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
     kernel = self.param('kernel', nn.initializers.lecun_normal(), (x.shape[0], self.features))
-    y = jnp.einsum('io,ib->ob', kernel, x)
+    y = mixed_einsum('io,ib->ob', kernel, x, self.compute_dtype)
     if self.use_bias:
       y = y + self.param('bias', nn.initializers.zeros, (self.features,))[:, None]
     return y
@@ -63,18 +88,27 @@ class ColumnAttention(nn.Module):
 
   q (d_input, B); keys, values (heads, d_head, S, B) -> (d_input, B), attention weights (heads, S, B). The
   contractions over d_head and S are broadcast products summed over a leading axis, vectorised over the batch.
+  compute_dtype (e.g. jnp.bfloat16): the projections and both contractions take operands in that dtype and
+  accumulate in float32 (dot products); the softmax stays float32.
   """
 
   d_input: int
   heads: int
   dropout: float = 0.0
+  compute_dtype: Any = None
 
   @nn.compact
   def __call__(self, q, keys, values, train: bool = False):
-    d_head = self.d_input // self.heads
-    q = ColumnDense(self.d_input, name='query')(q).reshape(self.heads, d_head, 1, q.shape[-1])
-    logits = jnp.sum(q * keys, axis=1) * (1.0 / d_head**0.5)  # (heads, S, B)
-    weights = jax.nn.softmax(logits, axis=1)
+    d_head, cd = self.d_input // self.heads, self.compute_dtype
+    q = ColumnDense(self.d_input, compute_dtype=cd, name='query')(q).reshape(self.heads, d_head, q.shape[-1])
+    if cd is None:
+      logits = jnp.sum(q[:, :, None] * keys, axis=1)  # (heads, S, B)
+    else:
+      logits = mixed_einsum('hdb,hdsb->hsb', q, keys, cd)
+    weights = jax.nn.softmax(logits * (1.0 / d_head**0.5), axis=1)
     dropped = nn.Dropout(self.dropout, deterministic=not train)(weights)
-    out = jnp.sum(dropped[:, None] * values, axis=2).reshape(self.d_input, q.shape[-1])
-    return ColumnDense(self.d_input, name='out')(out), weights
+    if cd is None:
+      out = jnp.sum(dropped[:, None] * values, axis=2)
+    else:
+      out = mixed_einsum('hsb,hdsb->hdb', dropped, values, cd)
+    return ColumnDense(self.d_input, compute_dtype=cd, name='out')(out.reshape(self.d_input, -1)), weights

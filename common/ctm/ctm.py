@@ -27,7 +27,7 @@ import numpy as np
 from flax.core import FrozenDict
 
 from common.ctm import synch
-from common.ctm.columns import ColumnAttention, ColumnDense, layer_norm
+from common.ctm.columns import COMPUTE_DTYPES, ColumnAttention, ColumnDense, layer_norm, mixed_dense
 from common.ctm.losses import certainty
 from common.ctm.nlm import NeuronLevelModels
 from common.ctm.synapses import make_synapses
@@ -103,6 +103,7 @@ class CTMTick(nn.Module):
   readout: str
   unet_min_width: int
   layer_norm_nlm: bool = False
+  compute_dtype: Any = None
 
   @nn.compact
   def __call__(self, carry, consts, train: bool = False):
@@ -110,14 +111,13 @@ class CTMTick(nn.Module):
     pp_a = synch.pair_products(z, consts['action_left'], consts['action_right'], columns=True)
     s_action, alpha_a, beta_a = synch.update(alpha_a, beta_a, pp_a, consts['r_action'][:, None])
 
-    q = ColumnDense(self.d_input, name='q_proj')(s_action)
-    o, attn = ColumnAttention(self.d_input, self.heads, self.dropout, name='attention')(
+    cd = self.compute_dtype
+    q = ColumnDense(self.d_input, compute_dtype=cd, name='q_proj')(s_action)
+    o, attn = ColumnAttention(self.d_input, self.heads, self.dropout, cd, name='attention')(
       q, consts['keys'], consts['values'], train
     )
 
-    synapses = make_synapses(
-      self.d_model, self.synapse_depth, self.dropout, self.unet_min_width, name='synapses', columns=True
-    )
+    synapses = make_synapses(self.d_model, self.synapse_depth, self.dropout, self.unet_min_width, 'synapses', True, cd)
     a = synapses(jnp.concatenate([o, z], axis=0), train)
     # The barrier materialises the new history: without it XLA fuses the synapses' LayerNorm into the NLMs' loop and
     # recomputes it for each of the 2H outputs of every neuron (seen in a per-op profile of the parity-16 step on CPU).
@@ -159,6 +159,9 @@ class CTM(nn.Module):
       the variable collection 'neuron_indices' (model state, so checkpointed and restored with the model), and a
       restored checkpoint's indices are the ones used. Applied without that collection, the CTM uses these.
     do_layernorm_nlm: LayerNorm over each NLM layer's inputs (the reference's option; off in the paper).
+    compute_dtype: 'float32' or 'bfloat16'. With 'bfloat16' the synapses' and the attention's matmuls (query, key
+      and value projections, both attention contractions, output projection) take bfloat16 operands and accumulate
+      in float32; parameters, LayerNorms, softmax, NLMs, synchronisation and the readout stay float32.
     backbone: a module inputs -> (B, S, F) tokens.
     shared_nlm: ablation, one MLP shared by all neurons instead of private NLMs.
     readout: 'synch' (paper) or 'post' (ablation: y_t = W z_t from the post-activations).
@@ -185,6 +188,7 @@ class CTM(nn.Module):
   selection_seed: int = 0
   neuron_indices: Any = None
   do_layernorm_nlm: bool = False
+  compute_dtype: str = 'float32'
   backbone: Any = None
   shared_nlm: bool = False
   readout: str = 'synch'
@@ -210,6 +214,10 @@ class CTM(nn.Module):
       raise ConfigurationError(f'synapse_depth={self.synapse_depth} must be at least 1.')
     if self.memory_hidden_dims < 1:
       raise ConfigurationError(f'memory_hidden_dims={self.memory_hidden_dims} must be at least 1.')
+    if self.compute_dtype not in COMPUTE_DTYPES:
+      raise ConfigurationError(
+        f'compute_dtype={self.compute_dtype!r} is unknown; choose one of {sorted(COMPUTE_DTYPES)}.'
+      )
     if self.readout not in READOUTS:
       raise ConfigurationError(f'readout={self.readout!r} is unknown; choose one of {READOUTS}.')
     if self.n_synch_action < 1:
@@ -245,8 +253,8 @@ class CTM(nn.Module):
     self.indices = self._index_variables()
     self.kv_proj = nn.Dense(self.d_input)
     self.kv_norm = layer_norm()
-    self.attn_key = nn.Dense(self.d_input)
-    self.attn_value = nn.Dense(self.d_input)
+    self.attn_key = mixed_dense(self.d_input, COMPUTE_DTYPES[self.compute_dtype])
+    self.attn_value = mixed_dense(self.d_input, COMPUTE_DTYPES[self.compute_dtype])
     tick = self._tick_module()
     # The tick's parameters are one pytree created by the tick module's own init (shapes do not depend on the batch
     # or the number of input tokens), so the hot loop can be a plain lax.scan over tick.apply, with remat.
@@ -280,6 +288,7 @@ class CTM(nn.Module):
       readout=self.readout,
       unet_min_width=self.unet_min_width,
       layer_norm_nlm=self.do_layernorm_nlm,
+      compute_dtype=COMPUTE_DTYPES[self.compute_dtype],
       parent=None,
     )
 
@@ -355,7 +364,8 @@ class CTM(nn.Module):
     kv = self.features(x, train)
     b, s = kv.shape[:2]
     d_head = self.d_input // self.heads
-    heads_first = lambda t: jnp.transpose(t.reshape(b, s, self.heads, d_head), (2, 3, 1, 0))  # noqa: E731
+    cd = COMPUTE_DTYPES[self.compute_dtype] or kv.dtype  # keys and values are only ever matmul operands
+    heads_first = lambda t: jnp.transpose(t.reshape(b, s, self.heads, d_head), (2, 3, 1, 0)).astype(cd)  # noqa: E731
     consts = {
       'keys': heads_first(self.attn_key(kv)),  # (heads, d_head, S, B)
       'values': heads_first(self.attn_value(kv)),

@@ -6,14 +6,18 @@ LayerNorm'd skip connection at each level (mazes, ImageNet, sorting).
 
 `columns=True` runs either model on (F, B) arrays (features first; common/ctm/columns.py), the CTM tick's layout;
 the parameters are the same in both layouts. LayerNorms use torch's epsilon (1e-5) and two-pass variance.
+`compute_dtype` (e.g. jnp.bfloat16) runs the linear layers' matmuls in that dtype with float32 accumulation;
+parameters, LayerNorms and activations stay float32.
 """
+
+from typing import Any
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from common.ctm.columns import ColumnDense, ColumnLayerNorm, layer_norm
+from common.ctm.columns import ColumnDense, ColumnLayerNorm, layer_norm, mixed_dense
 from common.train.errors import ConfigurationError
 
 
@@ -23,8 +27,10 @@ def glu(x: jax.Array, axis: int = -1) -> jax.Array:
   return a * jax.nn.sigmoid(b)
 
 
-def _dense(features: int, columns: bool, name: str) -> nn.Module:
-  return ColumnDense(features, name=name) if columns else nn.Dense(features, name=name)
+def _dense(features: int, columns: bool, name: str, compute_dtype: Any = None) -> nn.Module:
+  if columns:
+    return ColumnDense(features, compute_dtype=compute_dtype, name=name)
+  return mixed_dense(features, compute_dtype, name=name)
 
 
 def _norm(columns: bool, name: str) -> nn.Module:
@@ -37,11 +43,12 @@ class SynapseGLU(nn.Module):
   d_model: int
   dropout: float = 0.0
   columns: bool = False
+  compute_dtype: Any = None
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
     x = nn.Dropout(self.dropout, deterministic=not train)(x)
-    x = glu(_dense(2 * self.d_model, self.columns, 'linear')(x), 0 if self.columns else -1)
+    x = glu(_dense(2 * self.d_model, self.columns, 'linear', self.compute_dtype)(x), 0 if self.columns else -1)
     return _norm(self.columns, 'norm')(x)
 
 
@@ -62,6 +69,7 @@ class SynapseUNet(nn.Module):
   min_width: int = 16
   dropout: float = 0.0
   columns: bool = False
+  compute_dtype: Any = None
 
   def __post_init__(self):
     super().__post_init__()
@@ -74,10 +82,11 @@ class SynapseUNet(nn.Module):
 
     def block(h, width, name):
       h = nn.Dropout(self.dropout, deterministic=not train)(h)
-      h = _dense(width, self.columns, f'{name}_linear')(h)
+      h = _dense(width, self.columns, f'{name}_linear', self.compute_dtype)(h)
       return nn.silu(_norm(self.columns, f'{name}_norm')(h))
 
-    h = nn.silu(_norm(self.columns, 'first_norm')(_dense(widths[0], self.columns, 'first_linear')(x)))
+    first = _dense(widths[0], self.columns, 'first_linear', self.compute_dtype)
+    h = nn.silu(_norm(self.columns, 'first_norm')(first(x)))
     downs = [h]
     for i in range(len(widths) - 1):
       h = block(h, widths[i + 1], f'down{i}')
@@ -90,10 +99,16 @@ class SynapseUNet(nn.Module):
 
 
 def make_synapses(
-  d_model: int, depth: int, dropout: float, min_width: int = 16, name: str = 'synapses', columns: bool = False
+  d_model: int,
+  depth: int,
+  dropout: float,
+  min_width: int = 16,
+  name: str = 'synapses',
+  columns: bool = False,
+  compute_dtype: Any = None,
 ) -> nn.Module:
   if depth < 1:
     raise ConfigurationError(f'synapse_depth={depth} must be at least 1.')
   if depth == 1:
-    return SynapseGLU(d_model, dropout, columns, name=name)
-  return SynapseUNet(d_model, depth, min_width, dropout, columns, name=name)
+    return SynapseGLU(d_model, dropout, columns, compute_dtype, name=name)
+  return SynapseUNet(d_model, depth, min_width, dropout, columns, compute_dtype, name=name)

@@ -105,6 +105,7 @@ def test_adaptive_halting():
     (dict(n_synch_out=200), 'n_synch_out=200'),
     (dict(neuron_select_type='first-last', n_synch_out=12, n_synch_action=5), 'n_synch_out \\+ n_synch_action'),
     (dict(readout='z'), 'readout'),
+    (dict(compute_dtype='float16'), 'compute_dtype'),
     (dict(out_dims=7), 'out_dims=7'),
   ],
 )
@@ -246,3 +247,27 @@ def test_neuron_indices_are_model_state_and_can_be_given():
 def test_bad_neuron_indices_fail_at_construction(indices, match):
   with pytest.raises(ConfigurationError, match=match):
     tiny(neuron_indices=indices)
+
+
+def test_bfloat16_synapses_and_attention_keep_float32_parameters_and_gradients():
+  x = bits()
+  f32, bf16 = tiny(synapse_depth=3, d_model=40), tiny(synapse_depth=3, d_model=40, compute_dtype='bfloat16')
+  v = jax.jit(f32.init)(jax.random.PRNGKey(1), x)
+  assert jax.tree_util.tree_structure(v) == jax.tree_util.tree_structure(jax.jit(bf16.init)(jax.random.PRNGKey(1), x))
+  task = ParityTask(length=L, batch_size=3)
+  batch = parity_batch(jax.random.PRNGKey(0), 3, L)
+
+  def run(m):
+    loss = lambda p: task.loss(m.apply({**v, 'params': p}, batch['inputs']), batch)[0]  # noqa: E731
+    return jax.jit(lambda p: (m.apply({**v, 'params': p}, batch['inputs'])['predictions'], jax.grad(loss)(p)))(
+      v['params']
+    )
+
+  (p32, _), (p16, g16) = run(f32), run(bf16)
+  assert p16.dtype == jnp.float32
+  rel = float(jnp.abs(p16 - p32).max() / jnp.abs(p32).max())
+  assert 1e-5 < rel < 2e-2, rel  # rounded operands change the result a little, not a lot
+  leaves = jax.tree_util.tree_leaves(g16)
+  assert {str(g.dtype) for g in leaves} == {'float32'} and all(bool(jnp.all(jnp.isfinite(g))) for g in leaves)
+  hlo = jax.jit(lambda v, x: bf16.apply(v, x)).lower(v, x).as_text()
+  assert 'bf16' in hlo
