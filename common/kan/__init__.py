@@ -1,1 +1,2 @@
-"""Kolmogorov-Arnold networks: bases, KANDense/KAN, grid update and extension, S-KAN, Fourier-KArAt attention."""
+"""Kolmogorov-Arnold networks: bases, KANDense/KAN, grid update and extension, S-KAN, KAN convolutions (S-ConvKAN),
+Fourier-KArAt attention."""
