@@ -23,6 +23,7 @@ import numpy as np
 
 from common.data import order as order_lib
 from common.data import preprocess, tfds_sources
+from common.train.errors import ConfigurationError
 
 # A training stream has no end; grain's range dataset needs a length, so this stands in for infinity.
 _ENDLESS = 2**62
@@ -40,8 +41,6 @@ class LoaderOptions:
   def __post_init__(self):
     for name in ('worker_count', 'read_threads', 'prefetch'):
       if getattr(self, name) < 0:
-        from common.train.errors import ConfigurationError
-
         raise ConfigurationError(f'{name}={getattr(self, name)} must be >= 0.')
 
 
@@ -255,7 +254,12 @@ class TFDSStream:
 
   def input_shape(self) -> tuple:
     """Shape of one stored input (None for variable sizes, e.g. imagenet2012's (None, None, 3)); needs no data."""
-    return tuple(tfds_sources.builder(self.name, self.data_dir).info.features[self.input_key].shape)
+    b = tfds_sources.builder(self.name, self.data_dir, parameter='streaming.TFDSStream.name')
+    if self.input_key not in b.info.features:
+      raise ConfigurationError(
+        f'streaming.TFDSStream.input_key={self.input_key!r}: {self.name} has the features {sorted(b.info.features)}.'
+      )
+    return tuple(b.info.features[self.input_key].shape)
 
   def num_examples(self, split: str) -> int:
     return self.check_prepared().info.splits[split].num_examples

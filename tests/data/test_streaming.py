@@ -124,3 +124,8 @@ def test_imagenet_standin_crops_varying_sizes_to_one_shape(standin_dir):
 def test_unknown_split_names_the_parameter(standin_dir):
   with pytest.raises(ConfigurationError, match="TFDSStream.eval_split='test'.*validation"):
     streaming.TFDSStream('imagenet2012', data_dir=standin_dir).check_prepared()
+
+
+def test_unknown_input_key_names_the_parameter():
+  with pytest.raises(ConfigurationError, match="input_key='img'.*image"):
+    streaming.TFDSStream('sklearn_digits', input_key='img').input_shape()
