@@ -18,6 +18,9 @@ hyper.py        the sweep vocabulary: sweep, product, zip, chain, seeded random 
 sweep.py        --sweep/--list_trials/--trial and the local N-worker mode (stable trial ids, resumable)
 sweep_report.py the results table (Markdown, CSV) and plot of a sweep
 vmapped.py      --vmap_trials: numeric-only trials as one vmapped program
+trials.py       trial bookkeeping shared by sweeps, studies and reports: ids, ROOT/<id>, trial.json, atomic JSON
+study.py        --study: adaptive search on Optuna (`def search(h)`), workers sharing one storage, pruning, retries
+report.py       `launch report ROOT`: mean ± std over seeds of every run under a root (md, csv, json, png)
 distributed.py  jax.distributed before devices are touched; config-hash agreement across processes
 multiprocess.py `python -m launch.multiprocess --num_processes=N -- <launch args>`: a pod on one machine
 """
