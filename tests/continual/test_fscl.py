@@ -45,6 +45,14 @@ def test_few_shot_stream_bad_sizes():
     _stream(shots=13)
 
 
+class _Linear(nn.Module):
+  classes: int
+
+  @nn.compact
+  def __call__(self, x, train=False):
+    return nn.Dense(self.classes, name='dense')(x)
+
+
 def _params(seed=0):
   rng = np.random.default_rng(seed)
   return {'w': jnp.asarray(rng.normal(size=(3, 2)), jnp.float32), 'b': jnp.asarray(rng.normal(size=(2,)), jnp.float32)}
@@ -72,6 +80,21 @@ def test_fast_slow_penalty_and_slow_consolidation_match_numpy(monkeypatch):
   assert not bool(learner.after_step(new, None, None, None)['restart'])
 
 
+def test_mas_importance_matches_numpy():
+  """output_sensitivity of a linear model: mean over examples of |2 x (mask * (x W + b))^T| (and |2 mask * f| for b)."""
+  rng = np.random.default_rng(0)
+  x = rng.normal(size=(5, 3)).astype(np.float32)
+  mask = np.array([[True, False, True, False]] * 5)
+  model = _Linear(4)
+  params = model.init(jax.random.PRNGKey(0), x)['params']
+  got = fscl.output_sensitivity(model, params, {}, {'inputs': jnp.asarray(x), 'mask': jnp.asarray(mask)})
+  w, b = (np.asarray(params['dense'][k], np.float64) for k in ('kernel', 'bias'))
+  f = np.where(mask, x @ w + b, 0.0)
+  want_w = np.mean(np.abs(2 * x[:, :, None] * f[:, None, :]), axis=0)
+  np.testing.assert_allclose(got['dense']['kernel'], want_w, rtol=1e-5)
+  np.testing.assert_allclose(got['dense']['bias'], np.mean(np.abs(2 * f), axis=0), rtol=1e-5)
+
+
 def test_fast_restart_moves_the_weights_onto_the_slow_ones_once():
   tx = optax.chain(optax.sgd(0.1), fscl.fast_restart())
   params, target = _params(0), _params(3)
@@ -83,14 +106,6 @@ def test_fast_restart_moves_the_weights_onto_the_slow_ones_once():
   )
   updates, _ = tx.update(grads, opt_state, params, fast_restart=(jnp.asarray(False), target))
   jax.tree_util.tree_map(lambda u: np.testing.assert_allclose(u, -0.1, rtol=1e-6), updates)
-
-
-class _Linear(nn.Module):
-  classes: int
-
-  @nn.compact
-  def __call__(self, x, train=False):
-    return nn.Dense(self.classes, name='dense')(x)
 
 
 def test_probe_sgd_matches_numpy():
@@ -128,7 +143,9 @@ def test_probe_sgd_matches_numpy():
 def test_fast_slow_in_the_continual_trainer(tmp_path):
   stream = _stream()
   learner = few_shot.FewShotProbe(
-    learner=fscl.FastSlow(strength=10.0, fisher_examples=8, slow_rate=0.5), steps=3, learning_rate=0.1
+    learner=fscl.FastSlow(strength=10.0, fisher_examples=8, slow_rate=0.5, importance='mas'),
+    steps=3,
+    learning_rate=0.1,
   )
   final = trainer.train(
     model=MLP(hidden=(8,), out=6),
