@@ -1,82 +1,70 @@
-"""Vmapped sweep trials vs the same trials one after another, on CPU.
+"""Seeds as one vmapped program vs the same runs one after another, through the launcher's own API, on CPU.
 
-8 trials of an MLP (64, 64) fitting `exp_sin4` (function_fitting), batch 64, each with its own learning rate and
-seed. "ours" is launch.vmapped.train_many on all 8 at once; "peer" is train_many on one trial at a time, 8
-times (the same jitted step, so the only difference is the trial axis). Both include compilation, as a sweep
-pays it: every sequential trial compiles its own step (its optimizer differs). A steady-state row times one
-step of all 8 trials with compilation excluded.
+8 runs of configs/baselines/digits_mlp.gin (MLP 64-256-256-10 on digits, batch 64), seeds 0..7. "ours" is
+`launch --seeds=0,...,7` (launch/vmapped.execute_seeds: the run engine stacks the seeds and vmaps the step);
+"peer" is 8 plain runs (launch/api.execute with SEED=s), one after another in the same process, as a sweep without
+--vmap_trials pays them. Both include everything a run does (validation, the build check, compilation, metrics,
+checkpoints, final evaluation, curves), so the ratio is the throughput a researcher sees. A second row times the
+sweep of 8 trials that differ in learning rate and seed (configs/baselines/sweeps/ style, one program with the
+optimizers switched per member) against the same 8 trials run one after another.
 
   .venv/bin/python -m benchmarks.bench_sweeps [--quick]
 """
 
 import argparse
 import os
+import shutil
+import tempfile
 import time
-
-import jax
 
 from benchmarks import harness
 from benchmarks.harness import Row
 
+CONFIG = 'configs/baselines/digits_mlp.gin'
+SEEDS = tuple(range(8))
 LRS = (1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2, 2e-2)
 
 
-def _setup(num_steps):
-  from common.data.synthetic import function_fitting
-  from common.models import mlp
-  from common.train import optim, tasks
-
-  task = tasks.RegressionTask(
-    data=function_fitting.make_dataset('exp_sin4', num_train=1024, num_eval=256), batch_size=64
-  )
-  model = mlp.MLP(hidden=(64, 64), out=1)
-  txs = [optim.create_optimizer(num_steps, learning_rate=lr) for lr in LRS]
-  return model, task, txs, list(range(len(LRS)))
+def _timed(fn) -> float:
+  t0 = time.perf_counter()
+  fn()
+  return (time.perf_counter() - t0) * 1e3
 
 
 def run(quick: bool = False) -> list[Row]:
-  from launch import vmapped
+  from launch import api, vmapped
 
-  num_steps = 50 if quick else 300
-  model, task, txs, seeds = _setup(num_steps)
-  t0 = time.perf_counter()
-  finals_v, _ = vmapped.train_many(model, task, txs, seeds, num_steps)
-  vmapped_s = time.perf_counter() - t0
-  t0 = time.perf_counter()
-  finals_s = [vmapped.train_many(model, task, [tx], [s], num_steps)[0][0] for tx, s in zip(txs, seeds)]
-  sequential_s = time.perf_counter() - t0
-  worst = max(abs(a['loss'] - b['loss']) / max(abs(b['loss']), 1e-9) for a, b in zip(finals_v, finals_s))
-  rows = [
-    Row(
-      f'8 trials x {num_steps} steps, compile included',
-      vmapped_s * 1e3,
-      '8 sequential',
-      sequential_s * 1e3,
-      note=f'max rel. loss diff vmapped vs sequential {worst:.1e}; {len(jax.devices())} device(s)',
+  steps = 60 if quick else 600
+  base = [f'NUM_STEPS = {steps}', f'EVAL_EVERY = {steps}', f'CHECKPOINT_EVERY = {steps}', f'LOG_EVERY = {steps}']
+  root = tempfile.mkdtemp(prefix='bench-sweeps-')
+  try:
+    # Warm the process (imports, the dataset's first load) so neither side pays it.
+    api.execute([CONFIG], [*base, 'NUM_STEPS = 2'], workdir=os.path.join(root, 'warm'))
+    ours = _timed(lambda: vmapped.execute_seeds([CONFIG], base, list(SEEDS), os.path.join(root, 'vmapped')))
+    peer = _timed(
+      lambda: [api.execute([CONFIG], [*base, f'SEED = {s}'], workdir=os.path.join(root, f'seq{s}')) for s in SEEDS]
     )
+    trials = [[f'SEED = {s}', f'LEARNING_RATE = {lr}'] for s, lr in zip(SEEDS, LRS)]
+    ours_lr = _timed(
+      lambda: vmapped.execute_group(
+        [CONFIG], base, trials, [os.path.join(root, f'vlr{i}') for i in range(8)], labels=[str(i) for i in range(8)]
+      )
+    )
+    peer_lr = _timed(lambda: [api.execute([CONFIG], [*base, *t], workdir=os.path.join(root, f'slr{i}'))
+                              for i, t in enumerate(trials)])  # fmt: skip
+  finally:
+    shutil.rmtree(root, ignore_errors=True)
+  note = f'{steps} steps each, everything a run does included (validation, compile, checkpoints, eval, curves)'
+  return [
+    Row(f'8 seeds of {CONFIG}: --seeds (one vmapped program)', ours, '8 runs one after another', peer, note=note),
+    Row(
+      '8 trials differing in learning rate and seed: --vmap_trials',
+      ours_lr,
+      '8 runs one after another',
+      peer_lr,
+      note=note,
+    ),  # fmt: skip
   ]
-  # Steady state: one step of all 8 trials vs 8 single-trial steps (compilation excluded).
-  rows.append(_steady(model, task, txs, seeds))
-  return rows
-
-
-def _steady(model, task, txs, seeds) -> Row:
-  """Median time of one step of all 8 trials (vmapped) vs 8 times one single-trial step; compile excluded."""
-  from launch import vmapped
-
-  def step_time(ts, ss) -> float:
-    step, state, args = vmapped.prepare_many(model, task, ts, ss)
-    box = [state]
-
-    def one():
-      box[0], metrics = step(box[0], *args)
-      return metrics
-
-    return harness.time_fn(one, warmup=3, repeats=20)
-
-  v = step_time(txs, seeds)
-  s = sum(step_time([tx], [sd]) for tx, sd in zip(txs, seeds))
-  return Row('one step of 8 trials, steady state', v, '8 sequential', s, note='median per step, compile excluded')
 
 
 if __name__ == '__main__':

@@ -16,6 +16,7 @@ import contextlib
 import logging
 import os
 import re
+import sys
 
 import jax
 import orbax.checkpoint as ocp
@@ -86,6 +87,7 @@ class _ReportingManager:
   def __init__(self, manager, directory: str):
     self._manager, self._directory = manager, directory
     _quiet_orbax_save_tracebacks()
+    _quiet_closed_loop_callbacks()
 
   def __getattr__(self, name):
     return getattr(self._manager, name)
@@ -121,6 +123,25 @@ def _reason(error: Exception) -> str:
   text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
   tail = text.rsplit(': ', 1)[-1]
   return tail if len(tail) < 120 else text[:200]
+
+
+def _quiet_closed_loop_callbacks() -> None:
+  """When an async save fails, tensorstore's pending callbacks hit orbax's closed event loop, and Python reports
+  each as an unraisable RuntimeError('Event loop is closed') with a traceback, from a background thread, before the
+  save's error reaches the caller. They are that failure's aftermath (reported once, as CheckpointSaveError), so
+  exactly those are dropped; every other unraisable exception still prints."""
+  previous = sys.unraisablehook
+  if getattr(previous, 'quiets_closed_loops', False):
+    return
+
+  def hook(unraisable):
+    error = unraisable.exc_value
+    if isinstance(error, RuntimeError) and str(error) == 'Event loop is closed':
+      return
+    previous(unraisable)
+
+  hook.quiets_closed_loops = True
+  sys.unraisablehook = hook
 
 
 _QUIETED = False
@@ -161,7 +182,15 @@ def read_state(workdir: str, step: int | None = None):
     if step is None:
       raise FileNotFoundError(f'no checkpoint under {os.path.join(workdir, "checkpoints")}')
   path = state_directory(workdir, step)
+  from absl import logging as absl_logging
+
+  level = absl_logging.get_verbosity()
+  absl_logging.set_verbosity(absl_logging.ERROR)  # orbax warns that an item directory has no step metadata
+  try:
+    with ocp.PyTreeCheckpointer() as c:
+      tree = c.metadata(path).item_metadata.tree
+  finally:
+    absl_logging.set_verbosity(level)
   with ocp.PyTreeCheckpointer() as c:
-    tree = c.metadata(path).item_metadata.tree
     restore_args = jax.tree_util.tree_map(lambda _: ocp.RestoreArgs(restore_type=np.ndarray), tree)
     return c.restore(path, restore_args=restore_args)

@@ -232,6 +232,16 @@ class Run:
       return jax.device_put(tree, NamedSharding(self._member_mesh, PartitionSpec('member')))
     return sharding.replicate(tree, self.mesh)
 
+  def global_batch(self, local, *, per_member: bool = False):
+    """Process-local slices of a batch (numpy) -> global arrays split over the mesh's 'data' axis.
+
+    The batch axis is 0, or 1 after a leading member axis (per_member). Each process passes only the examples it
+    read (streaming input: each host reads its slice of every global batch).
+    """
+    spec = PartitionSpec(None, sharding.DATA_AXIS) if per_member else PartitionSpec(sharding.DATA_AXIS)
+    target = NamedSharding(self.mesh, spec)
+    return jax.tree_util.tree_map(lambda x: jax.make_array_from_process_local_data(target, np.asarray(x)), local)
+
   def shard_batch(self, batch):
     """Inside a step: splits the batch over the mesh's 'data' axis (a no-op for vmapped members and one device)."""
     if self.vmapped:

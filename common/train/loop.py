@@ -175,15 +175,24 @@ def train(
   # 3. Compile the step. Data live on the device and are indexed inside the step: no per-step transfer.
   mesh = None if run.vmapped else run.mesh
 
+  batches = _GivenBatch(task) if _streaming(task) else task
+
   def one_step(state, arrays, data_key, dropout_key, member):
     tx = switch_optimizer(txs, member)
-    return make_train_step(model, task, tx, mesh, after_step)(state, arrays, data_key, dropout_key)
+    return make_train_step(model, batches, tx, mesh, after_step)(state, arrays, data_key, dropout_key)
 
-  axes = (0, None, 0, 0, 0)
+  # In-memory data live on the device and are indexed inside the step (no per-step transfer); a streaming task's
+  # iterators (one per seed) read each host's slice of every global batch, which is passed to the step instead.
+  streams = _Iterators(run, task) if _streaming(task) else None
+  axes = (0, 0 if streams and run.vmapped else None, 0, 0, 0)
   train_step = run.jit(accumulating(one_step), member_axes=(0, 0, *axes[1:]), donate_argnums=(0, 1))
   eval_step = make_eval_step(model, task)
-  arrays = run.place(task.train_arrays(), per_member=False)
-  eval_batches = [run.place(b, per_member=False) for b in task.eval_batches()]
+  if streams is None:
+    arrays = run.place(task.train_arrays(), per_member=False)
+    eval_batches = [run.place(b, per_member=False) for b in task.eval_batches()]
+  else:
+    arrays = streams.next()
+    eval_batches = _GlobalBatches(run, task.eval_batches())
   # Every argument is committed to the devices the way the step's outputs are, so the second call reuses the first
   # call's executable (uncommitted arguments would compile the step twice).
   data_key, dropout_key, member = run.place((run.key('data'), run.key('dropout'), members))
@@ -193,6 +202,8 @@ def train(
   # 4. The loop. Host syncs happen only at log/eval/checkpoint boundaries.
   metric_sums, since_log = zero_metrics(), 0
   for step in range(run.start_step + 1, num_steps + 1):
+    if streams is not None and step > run.start_step + 1:
+      arrays = streams.next()
     state, metric_sums = train_step(state, metric_sums, arrays, data_key, dropout_key, member)
     since_log += 1
     if step == run.start_step + 1:
@@ -204,8 +215,62 @@ def train(
     if step % eval_every == 0 or is_last:
       run.log_rows(step, 'eval', run.evaluate(eval_step, state['params'], state['model_state'], eval_batches))
     if step % checkpoint_every == 0 or is_last:
+      if streams is not None:
+        run.meta['data'] = streams.states()  # the iterators' positions, saved with the state they belong to
       run.save(step, state)
 
   # 5. Final metrics (the eval split), curves, and every pending save flushed to disk.
   evals = run.evaluate(eval_step, state['params'], state['model_state'], eval_batches)
+  if streams is not None:
+    streams.close()
   return run.finish([{'step': num_steps, 'num_params': num_params, **e} for e in evals])
+
+
+def _streaming(task) -> bool:
+  """A streaming task (common/data/streaming_task.py) reads batches on the host; others keep arrays on device."""
+  return hasattr(task, 'train_iterator')
+
+
+class _GivenBatch:
+  """A streaming task seen by make_train_step: the step's `arrays` argument is already the global batch."""
+
+  def __init__(self, task):
+    self.task = task
+
+  def train_batch(self, arrays, key, step):
+    return arrays
+
+  def loss(self, outputs, batch):
+    return self.task.loss(outputs, batch)
+
+
+class _Iterators:
+  """One streaming iterator per seed, positioned at the run's start step; next() -> the global batch."""
+
+  def __init__(self, run, task):
+    self.run = run
+    self.its = [task.train_iterator(seed, start_step=run.start_step) for seed in run.seeds]
+    for it, saved in zip(self.its, run.meta.get('data') or []):
+      it.set_state(saved)  # the position saved with the checkpoint (equal to start_step; checks the stream too)
+
+  def next(self):
+    local = [next(it) for it in self.its]
+    return self.run.global_batch(self.run.stack(local), per_member=self.run.vmapped)
+
+  def states(self) -> list[dict]:
+    return [it.get_state() for it in self.its]
+
+  def close(self) -> None:
+    for it in self.its:
+      it.close()
+
+
+class _GlobalBatches:
+  """A streaming task's eval batches (each host's slice) assembled into global batches, re-read at every pass."""
+
+  def __init__(self, run, batches):
+    self.run, self.batches = run, batches
+
+  def __iter__(self):
+    for local in self.batches:
+      yield self.run.global_batch(local)
