@@ -315,7 +315,7 @@ def _parse_cli_binding(text: str):
     return _parse_text(text, '--gin_bindings')
   except UsageError as e:
     detail = next((ln.strip() for ln in str(e).splitlines() if 'Failed to parse' in ln), '')
-    detail = detail or str(e).splitlines()[0].split('gin syntax error: ', 1)[-1]
+    detail = detail or str(e).splitlines()[0].split('gin syntax error: ', 1)[-1].removeprefix('line 1: ').rstrip('.')
     hint = ''
     if value.strip().isidentifier():
       hint = (

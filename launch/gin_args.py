@@ -28,7 +28,7 @@ def rewrite_gin_shorthand(argv: list[str]) -> list[str]:
 def find_gin_file(path: str, search_paths: list[str]) -> str:
   """Resolves `path` (absolute, or relative to a search path, or to the current directory)."""
   candidates = [path] if os.path.isabs(path) else [os.path.join(p, path) for p in search_paths] + [path]
-  candidates = list(dict.fromkeys(candidates))
+  candidates = list(dict.fromkeys(os.path.abspath(c) for c in candidates))
   for candidate in candidates:
     if os.path.isfile(candidate):
       return os.path.abspath(candidate)
@@ -41,7 +41,7 @@ def find_gin_file(path: str, search_paths: list[str]) -> str:
         f'gin file {path!r} is a directory ({os.path.abspath(candidate)}; {holds}). Pass a .gin file, e.g. '
         f'--gin_file={example}'
       )
-  searched = '\n  '.join(os.path.abspath(c) for c in candidates)
+  searched = '\n  '.join(candidates)
   raise UsageError(
     f'gin file {path!r} not found. Searched:\n  {searched}\n'
     'Write paths relative to the repo root (e.g. configs/baselines/digits_mlp.gin) or pass --gin_search_path.'

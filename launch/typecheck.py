@@ -65,12 +65,9 @@ def check(model: cm.ConfigModel) -> None:
 
 def _describe(b: cm.Binding, value, via: str, annotation, kind) -> str:
   where = via or b.location.describe()
-  shown = cm.to_gin(value)
-  text = (
-    f'  {where}: {b.key} = {shown}: {b.selector.rpartition(".")[2]}.{b.param} is annotated '
-    f'{format_annotation(annotation)}'
-  )
-  return text + '; ' + suggestion(annotation, value, kind)
+  name = f'{b.selector.rpartition(".")[2]}.{b.param}'
+  fix = suggestion(annotation, value, kind)
+  return f'  {where}: {name} is annotated {format_annotation(annotation)}, got {cm.to_gin(value)}; {fix}'
 
 
 def suggestion(annotation, value, kind) -> str:

@@ -11,7 +11,6 @@ record_failure(workdir, error) the traceback of an exception after the run start
 import dataclasses
 import os
 import shutil
-import tempfile
 import traceback
 
 from launch.errors import UsageError
@@ -21,7 +20,7 @@ ERROR_FILE = 'error.txt'
 
 
 def check_usable(workdir: str) -> None:
-  """Raises UsageError if `workdir` cannot be a run directory. Leaves nothing behind (a probe file is removed)."""
+  """Raises UsageError if `workdir` cannot be a run directory. Reads only: creates and changes nothing."""
   if os.path.lexists(workdir) and not os.path.isdir(workdir):
     raise UsageError(
       f'--workdir={workdir} is a file, not a directory. Pass a directory path (it is created if missing).'
@@ -31,15 +30,19 @@ def check_usable(workdir: str) -> None:
     raise UsageError(
       f'--workdir={workdir}: {existing} is a file, so the directory cannot be created there. Choose another path.'
     )
-  try:  # a real write, not os.access: root ignores permission bits but not read-only mounts, and ACLs differ
-    fd, probe = tempfile.mkstemp(prefix='.launch-write-probe-', dir=existing)
-    os.close(fd)
-    os.unlink(probe)
-  except OSError as e:
+  # os.access asks the kernel, which also refuses root on read-only mounts (EROFS) and immutable directories; a
+  # probe file would be more direct but changes the directory's mtime, and a failed start must not touch it.
+  if not os.access(existing, os.W_OK | os.X_OK):
     what = workdir if existing == workdir else f'{existing} (where {workdir} would be created)'
-    raise UsageError(
-      f'--workdir={workdir}: cannot write in {what}: {e.strerror or e}. Choose a writable directory.'
-    ) from None
+    reason = 'read-only file system' if _read_only_mount(existing) else 'permission denied'
+    raise UsageError(f'--workdir={workdir}: cannot write in {what}: {reason}. Choose a writable directory.')
+
+
+def _read_only_mount(path: str) -> bool:
+  try:
+    return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+  except OSError:
+    return False
 
 
 def _nearest_existing(path: str) -> str:
