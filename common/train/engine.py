@@ -162,6 +162,16 @@ def check_cadences(owner: str, **cadences: int) -> None:
 
 
 _global_norm = jax.jit(optax.global_norm)  # one program, not one eager op per parameter
+_member_norm = jax.jit(jax.vmap(optax.global_norm))
+
+
+def run_once(fn: Callable, *args):
+  """jax.jit(fn)(*args) compiled at XLA optimisation level 0, for functions that run once (inits).
+
+  The random bits of an init are integer arithmetic, identical at any level; float transforms of them (flax's
+  truncated normal) may round differently in the last bit than at the default level, the same for every run.
+  """
+  return jax.jit(fn).lower(*args).compile(compiler_options={'xla_backend_optimization_level': 0})(*args)
 
 
 class Run:
@@ -288,8 +298,9 @@ class Run:
     devices. member_args carry a leading member axis (e.g. the member index for per-member optimizers).
 
     A dry run returns the abstract state of one member (jax.eval_shape, nothing computed) and prints the parameter
-    table of its 'params' entry. `compile_fn(fn, *args)` replaces jax.jit(fn)(*args) for inits that need other
-    compiler options (common/kan/fast_init.run_init).
+    table of its 'params' entry. The init is compiled by `compile_fn(fn, *args)`, default `run_once` (XLA
+    optimisation level 0: an init runs once, and LLVM optimising every threefry call of a vmapped init took longer
+    than the whole run).
     """
     if self.dry_run:
       one_key = jax.random.fold_in(jax.random.PRNGKey(self.seeds[0]), STREAMS[key] if isinstance(key, str) else key)
@@ -300,7 +311,7 @@ class Run:
       return abstract
     fn = jax.vmap(init_fn) if self.vmapped else init_fn
     args = (self.key(key), *member_args)
-    state = compile_fn(fn, *args) if compile_fn is not None else jax.jit(fn)(*args)
+    state = (compile_fn or run_once)(fn, *args)
     return self.place(state)
 
   def dry_run_result(self, abstract_state, **extra) -> dict[str, Any]:
@@ -432,9 +443,7 @@ class Run:
     self._last_good = step
 
   def _norm(self, tree):
-    if self.vmapped:
-      return jax.jit(jax.vmap(optax.global_norm))(tree)
-    return _global_norm(tree)
+    return _member_norm(tree) if self.vmapped else _global_norm(tree)
 
   def _boundary(self, step: int) -> None:
     kill = self._fault.get('kill')
