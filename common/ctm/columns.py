@@ -96,11 +96,15 @@ class ColumnAttention(nn.Module):
   heads: int
   dropout: float = 0.0
   compute_dtype: Any = None
+  project_query: bool = True  # False: q arrives already projected (the caller folded 'query' into its own matmul)
+  project_out: bool = True  # False: return the heads' concatenated outputs; the caller folds 'out' into its next matmul
 
   @nn.compact
   def __call__(self, q, keys, values, train: bool = False):
     d_head, cd = self.d_input // self.heads, self.compute_dtype
-    q = ColumnDense(self.d_input, compute_dtype=cd, name='query')(q).reshape(self.heads, d_head, q.shape[-1])
+    if self.project_query:
+      q = ColumnDense(self.d_input, compute_dtype=cd, name='query')(q)
+    q = q.reshape(self.heads, d_head, q.shape[-1])
     if cd is None:
       logits = jnp.sum(q[:, :, None] * keys, axis=1)  # (heads, S, B)
     else:
@@ -111,4 +115,5 @@ class ColumnAttention(nn.Module):
       out = jnp.sum(dropped[:, None] * values, axis=2)
     else:
       out = mixed_einsum('hsb,hdsb->hdb', dropped, values, cd)
-    return ColumnDense(self.d_input, compute_dtype=cd, name='out')(out.reshape(self.d_input, -1)), weights
+    out = out.reshape(self.d_input, -1)
+    return (ColumnDense(self.d_input, compute_dtype=cd, name='out')(out) if self.project_out else out), weights

@@ -80,6 +80,29 @@ class TickAttention(nn.Module):
     return nn.Dense(self.d_input, name='out')(out), weights
 
 
+FUSE_PROJECTIONS = True  # tests switch it off to compare both paths
+
+
+def fuse_projections(params: dict, d_input: int, synapse_depth: int) -> dict:
+  """The tick's parameters for CTMTick(fused_projections=True): composed linear maps, the same function.
+
+  q_proj then attention.query (no nonlinearity between) -> one kernel; attention.out then the synapses' first linear
+  layer, whose input is [o; z] with o the attention output -> one kernel on [heads' output; z]. Kernels are (in, out).
+  """
+  p = {k: dict(v) if isinstance(v, dict) else v for k, v in params.items()}
+  qp, query = params['q_proj'], params['attention']['query']
+  p['q_proj'] = {'kernel': qp['kernel'] @ query['kernel'], 'bias': qp['bias'] @ query['kernel'] + query['bias']}
+  first = 'linear' if synapse_depth == 1 else 'first_linear'
+  syn, out = params['synapses'][first], params['attention']['out']
+  k_o, k_z = syn['kernel'][:d_input], syn['kernel'][d_input:]
+  p['synapses'] = dict(params['synapses'])
+  p['synapses'][first] = {
+    'kernel': jnp.concatenate([out['kernel'] @ k_o, k_z], axis=0),
+    'bias': out['bias'] @ k_o + syn['bias'],
+  }
+  return p
+
+
 class CTMTick(nn.Module):
   """One internal tick, column layout. carry = (trace (D, M, B), z (D, B), alpha_a, beta_a (P_a, B), alpha_o,
   beta_o (P_o, B)); returns (carry, (y (out_dims, B), attention weights (heads, S, B))).
@@ -104,18 +127,21 @@ class CTMTick(nn.Module):
   unet_min_width: int
   layer_norm_nlm: bool = False
   compute_dtype: Any = None
+  fused_projections: bool = False  # params from fuse_projections(): q_proj holds q_proj∘query, the synapses' first
+  #                                  kernel holds attention.out∘(its attention rows); two matmuls fewer per tick
 
   @nn.compact
-  def __call__(self, carry, consts, train: bool = False):
+  def __call__(self, carry, consts, train: bool = False, project: bool = True):
     trace, z, alpha_a, beta_a, alpha_o, beta_o = carry
     pp_a = synch.pair_products(z, consts['action_left'], consts['action_right'], columns=True)
     s_action, alpha_a, beta_a = synch.update(alpha_a, beta_a, pp_a, consts['r_action'][:, None])
 
     cd = self.compute_dtype
     q = ColumnDense(self.d_input, compute_dtype=cd, name='q_proj')(s_action)
-    o, attn = ColumnAttention(self.d_input, self.heads, self.dropout, cd, name='attention')(
-      q, consts['keys'], consts['values'], train
-    )
+    fused = self.fused_projections
+    o, attn = ColumnAttention(
+      self.d_input, self.heads, self.dropout, cd, project_query=not fused, project_out=not fused, name='attention'
+    )(q, consts['keys'], consts['values'], train)
 
     synapses = make_synapses(self.d_model, self.synapse_depth, self.dropout, self.unet_min_width, 'synapses', True, cd)
     a = synapses(jnp.concatenate([o, z], axis=0), train)
@@ -136,7 +162,9 @@ class CTMTick(nn.Module):
 
     pp_o = synch.pair_products(z, consts['out_left'], consts['out_right'], columns=True)
     s_out, alpha_o, beta_o = synch.update(alpha_o, beta_o, pp_o, consts['r_out'][:, None])
-    y = ColumnDense(self.out_dims, name='output_projector')(s_out if self.readout == 'synch' else z)
+    readout = s_out if self.readout == 'synch' else z
+    # project=False returns the readout vector instead; CTM.__call__ projects all ticks at once after the scan.
+    y = ColumnDense(self.out_dims, name='output_projector')(readout) if project else readout
     return (trace, z, alpha_a, beta_a, alpha_o, beta_o), (y, attn)
 
 
@@ -271,7 +299,7 @@ class CTM(nn.Module):
         out[name] = jnp.asarray(value)
     return out
 
-  def _tick_module(self) -> CTMTick:
+  def _tick_module(self, fused_projections: bool = False) -> CTMTick:
     return CTMTick(
       d_model=self.d_model,
       d_input=self.d_input,
@@ -289,6 +317,7 @@ class CTM(nn.Module):
       unet_min_width=self.unet_min_width,
       layer_norm_nlm=self.do_layernorm_nlm,
       compute_dtype=COMPUTE_DTYPES[self.compute_dtype],
+      fused_projections=fused_projections,
       parent=None,
     )
 
@@ -313,16 +342,21 @@ class CTM(nn.Module):
       )
     return out
 
-  def _tick_fn(self, consts, train: bool):
-    """A pure function (carry, t) -> (carry, (y, certainty, attention)) running one tick with this CTM's params."""
-    tick, params = self._tick_module(), self.tick
+  def _tick_fn(self, consts, train: bool, project: bool = True):
+    """A pure function (carry, t) -> (carry, (y, attention)) running one tick with this CTM's params; y is the
+    prediction, or with project=False the readout vector (synchronisation, or z for readout='post')."""
+    # The linear maps q_proj -> attention.query and attention.out -> synapses are composed once per call instead of
+    # applied every tick; not while the synapses' input dropout sits between attention.out and the synapses.
+    fused = FUSE_PROJECTIONS and not (train and self.dropout > 0)
+    tick = self._tick_module(fused)
+    params = fuse_projections(self.tick, self.d_input, self.synapse_depth) if fused else self.tick
     drop_key = None
     if train and (self.dropout > 0 or (self.dropout_nlm or 0) > 0):
       drop_key = self.make_rng('dropout')
 
     def step(carry, t):
       rngs = {'dropout': jax.random.fold_in(drop_key, t)} if drop_key is not None else {}
-      return tick.apply({'params': params}, carry, consts, train, rngs=rngs)
+      return tick.apply({'params': params}, carry, consts, train, project, rngs=rngs)
 
     return step
 
@@ -393,13 +427,16 @@ class CTM(nn.Module):
         'certainties': jnp.zeros((b, self.iterations), carry[1].dtype),
       }
 
-    step = self._tick_fn(consts, train)
+    step = self._tick_fn(consts, train, project=False)
     if self.remat_ticks:
       # Saving the (small) matmul outputs spares the backward pass recomputing the synapses' matmul (faster on CPU);
       # saving every residual instead writes ~40 MB per step (slower).
       step = jax.checkpoint(step, policy=jax.checkpoint_policies.dots_with_no_batch_dims_saveable)
-    _, (ys, _) = jax.lax.scan(step, carry, jnp.arange(self.iterations))
-    predictions = jnp.transpose(ys, (2, 0, 1))  # (T, out_dims, B) -> (B, T, out_dims)
+    _, (readouts, _) = jax.lax.scan(step, carry, jnp.arange(self.iterations))  # (T, P, B)
+    # The output projection has no recurrence, so it runs once over every tick's readout instead of inside the
+    # scan, where it cost a matmul, a bias and their gradients' accumulations per tick.
+    proj = self.tick['output_projector']
+    predictions = jnp.einsum('tpb,po->bto', readouts, proj['kernel']) + proj['bias']  # (B, T, out_dims)
     return {'predictions': predictions, 'certainties': certainty(predictions, self.prediction_reshaper)}
 
   def adaptive(self, x: jax.Array, threshold: float) -> dict[str, jax.Array]:

@@ -105,3 +105,25 @@ def test_unet_synapse_columns_equal_batch_major():
   rows, cols = SynapseUNet(40, 3), SynapseUNet(40, 3, columns=True)
   variables = _perturbed(rows.init(jax.random.PRNGKey(1), x))
   np.testing.assert_allclose(cols.apply(variables, x.T).T, rows.apply(variables, x), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize('kw', [dict(n_random_pairing_self=2), dict(synapse_depth=3, d_model=40)])
+def test_composed_projections_compute_the_same_function_and_gradients(kw, monkeypatch):
+  """The scan applies q_proj∘query and attention.out∘synapses as composed kernels (ctm.fuse_projections)."""
+  from common.ctm import ctm as ctm_lib
+
+  model = tiny(**kw)
+  x = bits(4)
+  variables = _perturbed(model.init(jax.random.PRNGKey(1), x))
+
+  def outputs_and_grads():
+    f = lambda p: model.apply({**variables, 'params': p}, x)['predictions']  # noqa: E731
+    return jax.jit(lambda p: (f(p), jax.grad(lambda p: jnp.sum(jnp.sin(f(p))))(p)))(variables['params'])
+
+  fused = outputs_and_grads()
+  monkeypatch.setattr(ctm_lib, 'FUSE_PROJECTIONS', False)
+  plain = outputs_and_grads()
+  np.testing.assert_allclose(fused[0], plain[0], rtol=1e-5, atol=1e-5)
+  scale = max(float(jnp.abs(g).max()) for g in jax.tree_util.tree_leaves(plain[1]))  # some are exactly 0 in theory
+  for a, b in zip(jax.tree_util.tree_leaves(fused[1]), jax.tree_util.tree_leaves(plain[1])):
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6 * scale)
