@@ -121,7 +121,7 @@ class FastSlow(EWC):
         state, model=model, params=params, model_state=model_state, arrays=arrays, task=task, key=key
       )
     else:
-      n = min(self.fisher_examples, arrays['inputs'].shape[1])
+      n = min(self.fisher_examples, streams_lib.task_capacity(arrays))
       batch = streams_lib.sample_task_batch(arrays, key, 0, task, n)
       gain = output_sensitivity(model, params, model_state, batch)
       consolidated = {

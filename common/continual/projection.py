@@ -177,7 +177,7 @@ class SubspaceProjection(Learner):
     return {'projection_bases': {layer: s['basis'] for layer, s in state.items()}}
 
   def _activity(self, model, params, model_state, arrays, task, key):
-    n = min(self.activity_examples, arrays['inputs'].shape[1])
+    n = min(self.activity_examples, streams_lib.task_capacity(arrays))
     batch = streams_lib.sample_task_batch(arrays, key, 0, task, n)
     return activity.dense_inputs(model, {'params': params, **model_state}, batch['inputs'])
 

@@ -62,7 +62,7 @@ class EWC(Learner):
     return 0.5 * self.strength * quadratic_penalty(params, state['anchor'], state['fisher'])
 
   def end_task(self, state, *, model, params, model_state, arrays, task, key):
-    n = min(self.fisher_examples, arrays['inputs'].shape[1])
+    n = min(self.fisher_examples, streams_lib.task_capacity(arrays))
     batch = streams_lib.sample_task_batch(arrays, key, 0, task, n)
 
     def example_loss(p, example):

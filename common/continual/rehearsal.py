@@ -88,7 +88,7 @@ class Rehearsal(Learner):
 
   def train_batch(self, arrays, state, key, step, task, batch_size):
     current = streams_lib.sample_task_batch(arrays, key, step, task, batch_size)
-    num_tasks = arrays['inputs'].shape[0]
+    num_tasks = arrays['counts'].shape[0]
     k_task, k_slot = jax.random.split(jax.random.fold_in(jax.random.fold_in(key, 7919), step))
     logits = schedule_logits(self.schedule, self.exponent, task, num_tasks)
     tasks = jax.random.categorical(k_task, logits, shape=(self.replay_per_step,))

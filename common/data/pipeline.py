@@ -61,6 +61,7 @@ class TFDSDataset:
     self.train_split, self.eval_split = train_split, eval_split
     self.input_key, self.target_key, self.scale = input_key, target_key, scale
     self._loaded: ArrayDataset | None = None
+    tfds_sources.register(self)  # so the launcher can check that the data are prepared before a run writes anything
 
   def _builder(self):
     return tfds_sources.builder(self.name, self.data_dir, parameter='pipeline.load_tfds.name')
@@ -84,18 +85,31 @@ class TFDSDataset:
       tfds_sources.check_split(builder, split_name, parameter=parameter)
     return builder
 
+  def raw_split(self, which: str) -> dict[str, np.ndarray]:
+    """{'inputs': (N, ...) as stored (uint8 images stay uint8), 'targets': (N,) int32} of 'train' or 'eval'.
+
+    Unscaled: multiply the inputs by `scale` (in float32) to get what `train` / `eval` hold. Task streams keep
+    this form on the device (a quarter of the float32 size) and scale inside the step.
+    """
+    builder = self.check_prepared()
+    split_name = {'train': self.train_split, 'eval': self.eval_split}[which]
+    raw = tfds_sources.read_split(builder, split_name, (self.input_key, self.target_key))
+    return {'inputs': raw[self.input_key], 'targets': raw[self.target_key].astype(np.int32)}
+
+  @property
+  def num_classes(self) -> int | None:
+    """The number of classes of the label feature (a ClassLabel), from the feature spec; None for other labels."""
+    feature = self._builder().info.features[self.target_key]
+    return getattr(feature, 'num_classes', None)
+
   def _load(self) -> ArrayDataset:
     if self._loaded is None:
-      builder = self.check_prepared()
 
-      def split(split_name):
-        raw = tfds_sources.read_split(builder, split_name, (self.input_key, self.target_key))
-        return {
-          'inputs': raw[self.input_key].astype(np.float32) * np.float32(self.scale),
-          'targets': raw[self.target_key].astype(np.int32),
-        }
+      def split(which):
+        raw = self.raw_split(which)
+        return {'inputs': raw['inputs'].astype(np.float32) * np.float32(self.scale), 'targets': raw['targets']}
 
-      self._loaded = ArrayDataset(train=split(self.train_split), eval=split(self.eval_split), name=self.name)
+      self._loaded = ArrayDataset(train=split('train'), eval=split('eval'), name=self.name)
     return self._loaded
 
   train = property(lambda self: self._load().train)

@@ -235,6 +235,7 @@ class TFDSStream:
     self.train_split, self.eval_split = train_split, eval_split
     self.input_key, self.target_key, self.download = input_key, target_key, download
     self._prepared = None
+    tfds_sources.register(self)  # so the launcher can check that the data are prepared before a run writes anything
 
   def check_prepared(self):
     """The prepared builder, or a ConfigurationError naming the dataset, the data_dir and how to prepare it."""

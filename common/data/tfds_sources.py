@@ -10,8 +10,10 @@ prepared as TFRecord and loaded whole into memory falls back to tf.data, which i
 pipeline refuses TFRecord and says how to convert it.
 """
 
+import collections
+import contextlib
 import os
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 from absl import logging
@@ -20,6 +22,32 @@ from common.train.errors import ConfigurationError
 
 ARRAY_RECORD = 'array_record'
 DEFAULT_DATA_DIR_ENV = 'TFDS_DATA_DIR'
+
+# Readers constructed inside `record_readers()` blocks (one list per open block), and the latest whole splits read.
+_recording: list[list] = []
+_SPLIT_CACHE_SIZE = 4
+_split_cache: collections.OrderedDict = collections.OrderedDict()
+
+
+def register(reader) -> None:
+  """Called by every dataset reader (pipeline.TFDSDataset, streaming.TFDSStream) when it is constructed."""
+  for readers in _recording:
+    readers.append(reader)
+
+
+@contextlib.contextmanager
+def record_readers() -> Iterator[list]:
+  """Collects the dataset readers constructed inside the block; each has check_prepared().
+
+  The launcher builds an experiment with a dry run (which reads no data) inside this block, then calls
+  check_prepared() on what it collected, so a dataset that is not prepared stops a run before it writes anything.
+  """
+  readers: list = []
+  _recording.append(readers)
+  try:
+    yield readers
+  finally:
+    _recording.remove(readers)
 
 
 def default_data_dir() -> str:
@@ -131,11 +159,26 @@ def random_access_source(b, split: str) -> Sequence[dict[str, Any]]:
 
 
 def read_split(b, split: str, keys: Sequence[str]) -> dict[str, np.ndarray]:
-  """The whole split as numpy arrays {key: (N, ...)}, in file order.
+  """The whole split as numpy arrays {key: (N, ...)}, in file order (read-only: the arrays may be shared).
 
   ArrayRecord files are read with tfds.data_source (no TensorFlow); TFRecord files with tf.data. Both give the
-  records in the same order (the TFDS writer shuffles by key hash, whatever the format).
+  records in the same order (the TFDS writer shuffles by key hash, whatever the format). The latest few splits
+  read are kept, so the launcher's validation build and the run that follows decode a dataset once.
   """
+  cache_key = (b.data_dir, split, tuple(keys))
+  if cache_key in _split_cache:
+    _split_cache.move_to_end(cache_key)
+    return _split_cache[cache_key]
+  arrays = _read_split(b, split, keys)
+  for v in arrays.values():
+    v.flags.writeable = False
+  _split_cache[cache_key] = arrays
+  while len(_split_cache) > _SPLIT_CACHE_SIZE:
+    _split_cache.popitem(last=False)
+  return arrays
+
+
+def _read_split(b, split: str, keys: Sequence[str]) -> dict[str, np.ndarray]:
   if has_random_access(b):
     source = random_access_source(b, split)
     examples = source.__getitems__(range(len(source)))

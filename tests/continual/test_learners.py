@@ -64,7 +64,8 @@ def test_rehearsal_batch_replays_only_past_tasks(toy):
   b0 = batch(arrays, state, jax.random.PRNGKey(1), 0, 0, 8)
   assert b0['inputs'].shape[0] == 14 and float(b0['weight'][8:].sum()) == 0.0
   b2 = batch(arrays, state, jax.random.PRNGKey(1), 5, 2, 8)
-  buffered = {tuple(np.asarray(arrays['inputs'][t, i]).ravel()) for t in (0, 1) for i in np.asarray(state['buffer'][t])}
+  inputs = stream.train_inputs
+  buffered = {tuple(inputs[t, i].ravel()) for t in (0, 1) for i in np.asarray(state['buffer'][t])}
   assert all(tuple(np.asarray(x).ravel()) in buffered for x in b2['inputs'][8:])
 
 

@@ -10,7 +10,10 @@ scaled to the real image size, so a model learns something within a few steps. W
 
   mnist, fashion_mnist   (28, 28, 1) PNG: the digit upsampled 3x (nearest) and zero-padded by 2, grey 0..240
   cifar10, cifar100      (32, 32, 3) PNG: the digit upsampled 4x (nearest), grey in all three channels;
-                         cifar100 labels use classes 0..9 of 100, coarse_label = digit // 5; 'id' = 'standin_<i>'
+                         'id' = 'standin_<i>'. cifar100 spreads the digits over all 100 fine classes:
+                         label = digit + 10 * (i % 10) for the i-th example of a split, coarse_label = label // 5,
+                         so each block of 10 classes (a task of 10-split CIFAR-100) is the digit problem on its own
+                         tenth of the examples
   imagenet2012           JPEG of varying size (sides 48..96 px, seeded per image): the digit resized (bilinear),
                          grey RGB; labels use classes 0..9 of 1000; 'file_name' = 'standin_<i>.JPEG'
 
@@ -63,7 +66,8 @@ def _example(name: str, image: np.ndarray, label: int, i: int) -> dict:
     rgb = np.repeat(np.kron(grey, np.ones((4, 4), np.uint8))[..., None], 3, axis=-1)
     example = {'image': _pil(rgb), 'label': label, 'id': f'standin_{i:05d}'}
     if name == 'cifar100':
-      example['coarse_label'] = label // 5
+      example['label'] = label + 10 * (i % 10)
+      example['coarse_label'] = example['label'] // 5
     return example
   h, w = np.random.default_rng([i]).integers(_IMAGENET_SIDES[0], _IMAGENET_SIDES[1] + 1, size=2)
   resized = np.asarray(_pil(grey).resize((int(w), int(h))))
@@ -115,7 +119,7 @@ _STANDS_IN = {
   'mnist': "scikit-learn's 8x8 digits upsampled to 28x28x1; not MNIST.",
   'fashion_mnist': "scikit-learn's 8x8 digits upsampled to 28x28x1; not Fashion-MNIST.",
   'cifar10': "scikit-learn's 8x8 digits upsampled to 32x32x3; not CIFAR-10.",
-  'cifar100': "scikit-learn's 8x8 digits upsampled to 32x32x3, classes 0..9 only; not CIFAR-100.",
+  'cifar100': "scikit-learn's 8x8 digits upsampled to 32x32x3, class = digit + 10 * (i mod 10); not CIFAR-100.",
   'imagenet2012': "scikit-learn's 8x8 digits resized to 48..96 px JPEGs, classes 0..9 only; not ImageNet.",
 }
 
