@@ -230,6 +230,8 @@ def int(low, high, *, log: bool = False, step: int = 1) -> Param:  # noqa: A001 
     raise SweepError(f'h.int({low}, {high}): low must not exceed high.')
   if log and low < 1:
     raise SweepError(f'h.int({low}, {high}, log=True): a log scale needs low >= 1.')
+  if step < 1 or (log and step != 1):
+    raise SweepError(f'h.int({low}, {high}, step={step}): step must be >= 1, and 1 on a log scale.')
   return Param('int', low, high, builtins.bool(log), builtins.int(step))
 
 

@@ -23,8 +23,6 @@ import os
 import time
 from typing import Any, Mapping, Sequence
 
-from common.train import metrics as metrics_lib
-
 SESSION_DIR = 'tensorboard'
 FINAL_SPLIT, EVAL_SPLIT = 'final', 'eval'
 # Final-metric keys that are bookkeeping, not results (not listed as HParams metrics).
@@ -83,6 +81,8 @@ def _summary(tag: str, plugin_data):
 
 
 def _write(workdir: str, *summaries) -> None:
+  from common.train import metrics as metrics_lib  # here: `launch report` uses short_names without importing JAX
+
   events = metrics_lib.EventFile(os.path.join(workdir, SESSION_DIR))
   try:
     for summary in summaries:
@@ -113,6 +113,8 @@ def metric_tags(workdir: str, final: Mapping[str, Any]) -> list[tuple[str, str]]
     for k, v in final.items()
     if isinstance(v, (int, float)) and not isinstance(v, bool) and k not in BOOKKEEPING and not k.endswith('_time')
   )
+  from common.train import metrics as metrics_lib
+
   evaluated = set()
   jsonl = os.path.join(workdir, 'metrics.jsonl')
   if os.path.isfile(jsonl):
