@@ -239,6 +239,16 @@ CASES = [
   Case('misspelled_flag', _MLP + ('--dryrun',), ("'dryrun'", 'dry_run')),
   Case('bad_flag_value', _MLP + ('--sweep_workers=two',), ('sweep_workers', 'two')),
   Case('bad_enum_flag', _MLP + ('--platform=quantum',), ('platform', 'quantum')),
+  Case(
+    'sweep_file_missing', _MLP + ('--sweep={tmp}/nope.py', '--list_trials'), ('--sweep=', 'nope.py', 'no such file')
+  ),
+  Case(
+    'sweep_file_syntax_error',
+    _MLP + ('--sweep={tmp}/bad_sweep.py', '--list_trials'),
+    ('bad_sweep.py', 'SyntaxError'),
+    files=(('bad_sweep.py', 'def sweep(h)\n  return h\n'),),
+  ),
+  Case('trial_without_sweep', _MLP + ('--trial=3',), ('--trial', 'need --sweep=FILE')),
   Case('positional_argument', _MLP + ('extra',), ('positional', 'extra')),
   Case('no_gin_file', (), ('no --gin_file',)),
   Case('no_workdir', _MLP + ('--workdir=',), ('--workdir is required',)),
