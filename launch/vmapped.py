@@ -14,13 +14,18 @@ entry point's `seed`, and, for the supervised loop (which switches optimizers pe
 factory reads (learning rate, weight decay, ...). Anything else changes what gin builds, which the members share
 (a layer width, the number of steps, a data seed bound to SEED such as a continual stream's permutations): the
 error lists those keys and the fix (bind them to a macro of their own, or run the trials separately).
+
+A member whose values turn non-finite stops its program (the engine's NaN stop names the member): in a vmapped sweep
+its trial is recorded as failed, as its own run would have ended, and the rest of the program runs on without it,
+resuming from its last checkpoint; the sweep then exits 1 and `launch report` lists the failed trials.
 """
 
 import json
 import os
+import sys
 import time
 
-from launch import api, build_check
+from launch import api, build_check, validate
 from launch import diff as diff_lib
 from launch import trials as trials_lib
 from launch.errors import UsageError
@@ -167,14 +172,14 @@ def run(opts, trials, keys) -> int:
   batches = [[t for t in g if t in todo] for g in _vmappable(opts, trials)]
   batches = [b for b in batches if b]
   print(f'sweep: {len(trials)} trials as {len(batches)} vmapped program(s); {len(trials) - len(todo)} already done')
+  failed = []
   for group in batches:
     start = time.time()
+    group, finals = _run_dropping_diverged(opts, group, keys, failed)
+    if not group:
+      continue
     workdirs = [trials_lib.workdir(root, t) for t in group]
-    records = [{'index': t.index, 'id': t.id, 'bindings': t.bindings, 'sweep_file': opts.sweep} for t in group]
-    finals = execute_group(
-      opts.gin_files, opts.bindings, [t.bindings for t in group], workdirs, labels=[f'trial {t.id}' for t in group],
-      search_paths=opts.search_paths, argv=opts.argv, swept=keys,
-    )  # fmt: skip
+    records = [_record(opts, t) for t in group]
     seconds = time.time() - start
     if trials_lib.is_chief():
       for w, record, final in zip(workdirs, records, finals):
@@ -184,7 +189,43 @@ def run(opts, trials, keys) -> int:
       print(f'{t.id}: ' + json.dumps(trials_lib.numeric(final), sort_keys=True))
   paths = sweep_report.write(root, trials, keys, opts.metric)
   print(f'results: {", ".join(paths)}')
+  if failed:
+    print(f'sweep: {len(failed)} trial(s) diverged: {", ".join(t.id for t in failed)}', file=sys.stderr)
+    return 1
   return 0
+
+
+def _record(opts, t) -> dict:
+  return {'index': t.index, 'id': t.id, 'bindings': t.bindings, 'sweep_file': opts.sweep}
+
+
+def _run_dropping_diverged(opts, group, keys, failed: list) -> tuple[list, list]:
+  """Runs `group` as one program; a member whose values turn non-finite stops that program (the engine's NaN
+  stop), so its trial is recorded as failed (what its own run would have done) and the others run again as one
+  program, resuming from their last common checkpoint. Returns the trials that finished and their finals."""
+  from common.train.errors import TrainingDiverged
+
+  root = os.path.abspath(opts.workdir)
+  group = list(group)
+  while group:
+    try:
+      finals = execute_group(
+        opts.gin_files, opts.bindings, [t.bindings for t in group], [trials_lib.workdir(root, t) for t in group],
+        labels=[f'trial {t.id}' for t in group], search_paths=opts.search_paths, argv=opts.argv, swept=keys,
+      )  # fmt: skip
+      return group, finals
+    except TrainingDiverged as e:
+      member = getattr(e, 'member', None)  # set by the engine's NaN stop (common/train/engine.py)
+      if member is None or not 0 <= member < len(group):
+        raise
+      bad = group.pop(member)
+      failed.append(bad)
+      reason = str(e).splitlines()[0]
+      if trials_lib.is_chief():
+        record = {**_record(opts, bad), 'status': trials_lib.FAILED, 'error': f'TrainingDiverged: {reason}'}
+        trials_lib.write(trials_lib.workdir(root, bad), record)
+      print(f'{bad.id}: diverged ({reason}); {len(group)} trial(s) of its program go on', flush=True)
+  return [], []
 
 
 def _vmappable(opts, trials) -> list[list]:
@@ -192,7 +233,7 @@ def _vmappable(opts, trials) -> list[list]:
   prepared = [api.prepare(opts.gin_files, list(opts.bindings) + t.bindings, opts.search_paths) for t in trials]
   try:
     check_members(prepared, [f'trial {t.id}' for t in trials])
-    return [list(trials)]
+    return _distinct_seeds(trials, prepared)
   except UsageError:
     pass
   out = groups(trials)
@@ -203,3 +244,18 @@ def _vmappable(opts, trials) -> list[list]:
         [f'trial {t.id}' for t in g],
       )
   return out
+
+
+def _distinct_seeds(trials, prepared: list[api.Prepared]) -> list[list]:
+  """Trials that may share a program, in as few programs as keep every member's seed distinct (the engine refuses
+  a program that trains one seed twice), e.g. a learning rate x seed product: one program per learning rate."""
+  out: list[tuple[set, list]] = []
+  for t, p in zip(trials, prepared):
+    seed = validate.seed(p.model)
+    slot = next((g for g in out if seed not in g[0]), None)
+    if slot is None:
+      slot = (set(), [])
+      out.append(slot)
+    slot[0].add(seed)
+    slot[1].append(t)
+  return [members for _, members in out]

@@ -422,10 +422,12 @@ class Run:
       f'the last good checkpoint is step {self._last_good} in {self._ckpts[0].directory}'
       if self._last_good is not None and self._ckpts else 'no checkpoint was saved before it'
     )  # fmt: skip
-    raise TrainingDiverged(
+    error = TrainingDiverged(
       f'non-finite values at step {step}{who}: {bad}. Training stopped; {where}. '
       'Lower the learning rate, add gradient clipping (create_optimizer.grad_clip_norm), or check the inputs.'
     )
+    error.member = member  # the index of the member that diverged: a vmapped sweep drops its trial, runs the rest
+    raise error
 
   def save(self, step: int, state, *, probe=None) -> None:
     """Checks the parameters are finite, then starts an async save of every member's state and run.meta.
