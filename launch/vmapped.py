@@ -215,16 +215,20 @@ def _run_dropping_diverged(opts, group, keys, failed: list) -> tuple[list, list]
       )  # fmt: skip
       return group, finals
     except TrainingDiverged as e:
-      member = getattr(e, 'member', None)  # set by the engine's NaN stop (common/train/engine.py)
-      if member is None or not 0 <= member < len(group):
+      members = getattr(e, 'members', None)  # set by the engine's NaN stop (common/train/engine.py)
+      if not members or not all(0 <= i < len(group) for i in members):
         raise
-      bad = group.pop(member)
-      failed.append(bad)
-      reason = str(e).splitlines()[0]
-      if trials_lib.is_chief():
-        record = {**_record(opts, bad), 'status': trials_lib.FAILED, 'error': f'TrainingDiverged: {reason}'}
-        trials_lib.write(trials_lib.workdir(root, bad), record)
-      print(f'{bad.id}: diverged ({reason}); {len(group)} trial(s) of its program go on', flush=True)
+      reason = str(e).splitlines()[0]  # names the first of them
+      dropped = [group[i] for i in members]
+      group = [t for i, t in enumerate(group) if i not in members]
+      for bad in dropped:
+        failed.append(bad)
+        error = reason if bad is dropped[0] else f'non-finite values at the same check as {dropped[0].id}'
+        if trials_lib.is_chief():
+          record = {**_record(opts, bad), 'status': trials_lib.FAILED, 'error': f'TrainingDiverged: {error}'}
+          trials_lib.write(trials_lib.workdir(root, bad), record)
+        print(f'{bad.id}: diverged ({error})', flush=True)
+      print(f'{len(group)} trial(s) of the program go on without the {len(members)} that diverged', flush=True)
   return [], []
 
 

@@ -406,12 +406,14 @@ class Run:
     if self._fault.get('nan') is not None and step >= self._fault['nan']:
       self._fault['nan'] = None
       rows = [{**r, 'loss': float('nan')} for r in rows]
-    for i, row in enumerate(rows):
-      bad = {k: v for k, v in row.items() if isinstance(v, (int, float)) and not math.isfinite(v)}
-      if bad:
-        self._stop_diverged(step, bad, i)
+    bad = [{k: v for k, v in row.items() if isinstance(v, (int, float)) and not math.isfinite(v)} for row in rows]
+    members = [i for i, b in enumerate(bad) if b]
+    if members:
+      self._stop_diverged(step, bad[members[0]], members)
 
-  def _stop_diverged(self, step: int, bad: dict, member: int) -> None:
+  def _stop_diverged(self, step: int, bad: dict, members: list[int]) -> None:
+    """Raises TrainingDiverged naming the first diverged member; `error.members` lists all (indices)."""
+    member = members[0]
     for c in self._ckpts:
       c.wait()
       c.close()
@@ -426,7 +428,7 @@ class Run:
       f'non-finite values at step {step}{who}: {bad}. Training stopped; {where}. '
       'Lower the learning rate, add gradient clipping (create_optimizer.grad_clip_norm), or check the inputs.'
     )
-    error.member = member  # the index of the member that diverged: a vmapped sweep drops its trial, runs the rest
+    error.members = members  # which members diverged: a vmapped sweep drops their trials and runs the rest
     raise error
 
   def save(self, step: int, state, *, probe=None) -> None:
