@@ -148,6 +148,34 @@ def test_exception_after_start_is_one_line_exit_1_and_error_txt(tmp_path, capfd)
   assert status == 1 and 'Traceback' in output and 'boom after the start' in output
 
 
+def late_config_error_entry(*, workdir: str, dry_run: bool = False) -> dict:
+  """An entry point whose dry run passes but whose run finds a bad value (what a loop checks only when it runs)."""
+  from common.train.errors import ConfigurationError
+
+  if dry_run:
+    return {}
+  raise ConfigurationError('late_config_error_entry.value=3 is refused once the run starts; use 2.')
+
+
+def test_configuration_error_after_the_start_undoes_the_start(tmp_path, capfd):
+  config = tmp_path / 'late.gin'
+  config.write_text(
+    'from __gin__ import dynamic_registration\nfrom tests.foundation import test_errors\n'
+    'ENTRY_POINT = @test_errors.late_config_error_entry\n'
+  )
+  fresh = tmp_path / 'fresh' / 'w'  # created by this start (with its parent): removed again
+  status, output = _launch_in_process([f'--gin_file={config}', f'--workdir={fresh}'], capfd)
+  assert status == 2 and 'late_config_error_entry.value=3' in output and 'Traceback' not in output, output
+  assert not (tmp_path / 'fresh').exists()
+
+  existing = tmp_path / 'existing'  # held a file before: keeps exactly that file
+  existing.mkdir()
+  (existing / 'notes.txt').write_text('mine\n')
+  status, output = _launch_in_process([f'--gin_file={config}', f'--workdir={existing}'], capfd)
+  assert status == 2, output
+  assert sorted(os.listdir(existing)) == ['notes.txt'] and (existing / 'notes.txt').read_text() == 'mine\n'
+
+
 def test_second_launch_on_a_live_workdir_names_the_first_and_a_killed_run_leaves_no_stale_lock(tmp_path, capfd):
   import signal
   import time

@@ -7,7 +7,7 @@ boundary (a SIGKILLed run's lock, a checkpoint save failing under a file-size li
 tests/foundation/test_errors.py.
 
 To add a case, append a `Case` to CASES: `args` are the launch arguments after `launch` (`{tmp}` is the test's
-temporary directory; `--workdir={tmp}/w` is added unless the case passes its own), `files` are written under
+temporary directory, other braces are doubled; `--workdir={tmp}/w` is added unless the case passes its own), `files` are written under
 `{tmp}` first (str or bytes), `setup(tmp)` prepares anything else (and may return a cleanup callable), and
 `needles` must all appear in stderr: the file:line, flag or parameter at fault, and the fix where there is one.
 """
@@ -228,6 +228,12 @@ CASES = [
   Case('range_dendritic_elm', _ELM + ('--gin.ELM.num_memory=0',), ('ELM', 'num_memory')),
   Case('range_continual', _EWC + ('--gin.NUM_TASKS=0',), ('NUM_TASKS', 'num_tasks=0')),
   Case('range_spiking', _SPIKING + ('--gin.SpikingMLP.tau=-2.0',), ('tau=-2.0', 'must be positive')),
+  Case(
+    'range_xla_options',
+    _MLP + ("--gin.train.xla_options={{'xla_no_such_option': True}}", '--workdir={tmp}/w'),
+    ('xla_no_such_option', 'refused by XLA'),
+    setup=lambda tmp: (tmp / 'w').mkdir(),  # an existing, empty workdir stays exactly as it was
+  ),
   # Data that are not prepared: a ConfigurationError from load_tfds, never a download.
   Case(
     'unprepared_dataset',
