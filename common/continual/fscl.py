@@ -29,7 +29,7 @@ that reading, and every choice below is ours, not the paper's:
   Few-shot generalisation. `generalization_params` returns the slow weights: common.continual.few_shot.FewShotProbe
     learns held-out tasks from them (from the trained weights for every other learner).
 
-beta = 1 with restart='slow' is online EWC exactly (the slow weights equal the fast ones).
+beta = 1 with importance='fisher' is online EWC exactly (the slow weights equal the fast ones, restarts do nothing).
 """
 
 import dataclasses
