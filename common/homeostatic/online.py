@@ -29,6 +29,9 @@ from common.train.errors import ConfigurationError
 
 # fold_in stream ids (stable): parameters, data order, concept shift, random regulation.
 _PARAMS, _ORDER, _SHIFT, _REGULATE = 0, 1, 2, 3
+# Per-epoch metrics whose running sums the entry point keeps in its state (checkpointed, so a resumed run still
+# averages over every epoch): the paper's measure is the accuracy averaged over all epochs of the shifting stream.
+EPOCH_MEANS = {'online_accuracy': 'mean_online_accuracy', 'accuracy': 'mean_accuracy', 'lr_mean': 'mean_lr'}
 
 
 def swaps_in_epoch(epoch, swaps_per_epoch: float, seasonal_amplitude: float, seasonal_period: float):
@@ -132,8 +135,10 @@ def train(
   """Online learning for `num_steps` batches (epochs of num_train // batch_size batches); returns final metrics.
 
   Writes per-epoch rows (split 'train': online accuracy, lr; split 'eval': accuracy under the current labels)
-  through MetricWriter, checkpoints the learner (params, eta, label map) at the end of every epoch and resumes
-  from the latest one. A non-finite parameter or eta stops the run with TrainingDiverged.
+  through MetricWriter, checkpoints the learner (params, eta, label map, running sums of EPOCH_MEANS) at the end
+  of every epoch and resumes from the latest one. A non-finite parameter or eta stops the run with
+  TrainingDiverged. The final metrics are the last epoch's plus mean_online_accuracy, mean_accuracy and mean_lr:
+  the means over every epoch of online accuracy, eval accuracy and the epoch's mean eta.
   """
   if num_steps < 1:
     raise ConfigurationError(f'online.train.num_steps={num_steps} must be at least 1 (batches of online updates).')
@@ -155,7 +160,8 @@ def train(
   example = jnp.asarray(data.train['inputs'][:2])
   # The root key itself: init_state and the epoch fold in their own stream ids (parameters 0; order, shift,
   # regulation inside each epoch), as the seed's recorded results were made.
-  init = lambda key: {'step': jnp.zeros((), jnp.int32), **init_state(model, regulation, example, key)}  # noqa: E731
+  sums = {k: jnp.zeros((), jnp.float32) for k in EPOCH_MEANS}
+  init = lambda key: {'step': jnp.zeros((), jnp.int32), **init_state(model, regulation, example, key), 'sums': sums}  # noqa: E731
   if run.dry_run:
     return run.dry_run_result(run.build(init))
   key = run.place(run.root_key())
@@ -172,10 +178,12 @@ def train(
         make_epoch_fn(model, regulation, data, batch_size, batches), member_axes=(0, 0, None, None)
       )
     swaps = swaps_in_epoch(epoch, swaps_per_epoch, seasonal_amplitude, seasonal_period)
-    learner = {k: v for k, v in state.items() if k != 'step'}
+    learner = {k: v for k, v in state.items() if k not in ('step', 'sums')}
     learner, metrics = epoch_fns[batches](learner, key, epoch, swaps)
     step = epoch * per_epoch + batches
-    state = {'step': run.place(jnp.full((len(run.seeds),) if run.vmapped else (), step, jnp.int32)), **learner}
+    sums = {k: state['sums'][k] + metrics[k] for k in EPOCH_MEANS}
+    steps = run.place(jnp.full((len(run.seeds),) if run.vmapped else (), step, jnp.int32))
+    state = {'step': steps, **learner, 'sums': sums}
     if epoch == run.start_step // per_epoch:
       run.first_step_done(step, state)
     rows = [{k: float(v) for k, v in m.items()} for m in run.members_of(metrics)]
@@ -187,4 +195,7 @@ def train(
     finals = [{'step': step, 'epoch': epoch + 1, **r} for r in rows]
   if not finals:  # resumed after the last epoch: nothing left to train
     finals = [{'step': run.start_step} for _ in run.seeds]
+  epochs = math.ceil(finals[0]['step'] / per_epoch)  # the epochs summed so far (the last one may be partial)
+  for final, member_sums in zip(finals, run.members_of(state['sums'])):
+    final.update({name: float(member_sums[k]) / max(epochs, 1) for k, name in EPOCH_MEANS.items()})
   return run.finish(finals)

@@ -1,3 +1,5 @@
+import json
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -52,6 +54,10 @@ def test_entry_trains_writes_metrics_and_resumes(tmp_path):
   assert again['epoch'] == 3
   rows = (tmp_path / 'metrics.jsonl').read_text().splitlines()
   assert sum('"eval"' in r for r in rows) == 3
+  # The epoch means cover every epoch, the two before the resume included (their sums are checkpointed).
+  evals = [json.loads(r)['accuracy'] for r in rows if '"eval"' in r]
+  assert again['mean_accuracy'] == pytest.approx(sum(evals) / 3, rel=1e-5)
+  assert first['mean_accuracy'] == pytest.approx(sum(evals[:2]) / 2, rel=1e-5)
   assert online.train(num_steps=32, dry_run=True, **kwargs)['num_params'] == 6 * 8 + 8 + 8 * 4 + 4
 
 
