@@ -251,14 +251,17 @@ def train(
   # 4. Final metrics and artefacts.
   acc = np.asarray(jax.device_get(state['acc'])).reshape(len(run.seeds), num_tasks, num_tasks)
   baseline = np.asarray(jax.device_get(state['baseline'])).reshape(len(run.seeds), num_tasks)
+  # The learner's diagnostics after the last task (e.g. a few-shot probe's accuracy) are final metrics too.
+  last = run.members_of(diagnostics(state['learner'])) if has_diagnostics else [{}] * len(run.seeds)
   finals = [
     {
       'step': total_steps,
       'num_params': num_params,
       **cl_metrics.continual_metrics(a, b),
+      **{k: float(v) for k, v in d.items()},
       'final_accuracies': a[-1].tolist(),
     }
-    for a, b in zip(acc, baseline)
+    for a, b, d in zip(acc, baseline, last)
   ]
   run.write_json('accuracy_matrix.json', [{'acc': a.tolist(), 'baseline': b.tolist()} for a, b in zip(acc, baseline)])
   if run.is_chief:

@@ -84,6 +84,12 @@ MATRIX = {
     3,
     3,
   ),
+  'projects.nhl_tta.experiment.run': (
+    ['configs/nhl_tta/online.gin'],
+    [],  # 3 source steps, then 12 domains of 11 online batches (checkpoints at 3, 14, 25, ...)
+    30,
+    30,
+  ),
   'projects.sdr_theory.experiment.run': (
     ['configs/sdr_theory/quick.gin'],
     ['NUM_STEPS=4'],

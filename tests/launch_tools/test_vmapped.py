@@ -56,7 +56,7 @@ def test_trials_differing_in_structure_run_as_separate_programs(tmp_path, monkey
 
 def test_seeds_refused_when_gin_builds_something_from_the_seed(tmp_path, monkeypatch):
   monkeypatch.chdir(ROOT)
-  with pytest.raises(UsageError, match=r'permuted_stream.seed: %SEED \(= 0\) .* vs %SEED \(= 1\)'):
+  with pytest.raises(UsageError, match=r'permuted_stream.seed: %DATA_SEED \(= 0\) .* vs %DATA_SEED \(= 1\)'):
     vmapped.execute_seeds(['configs/hlop/finetune.gin', 'configs/base/cpu_debug.gin'], [], [0, 1], str(tmp_path))
   assert not (tmp_path / 'seed_0').exists()
 
