@@ -91,7 +91,7 @@ def execute(
   workdir = os.path.abspath(workdir)
   chief = _process_index() == 0
   check_workdir(workdir, prepared, allow_config_change, chief)
-  build_check.build(entry, prepared.model, capture=True)
+  build_check.build(entry, prepared.model, capture=True, check_data=True)  # data prepared? (dry runs read none)
   argv = argv or ['launch', *[f'--gin_file={f}' for f in gin_files], *[f'--gin_bindings={b}' for b in bindings]]
   print(f'launch: {prepared.entry_name} on {backend}', flush=True)
   return _run(entry, prepared, workdir, chief=chief, allow_config_change=allow_config_change, argv=argv, swept=swept)

@@ -23,6 +23,7 @@ import shutil
 import tempfile
 import types
 
+from common.data import tfds_sources
 from common.train.errors import ConfigurationError
 from launch import config_model as cm
 from launch.errors import UsageError
@@ -31,8 +32,12 @@ _GIN_NOTE = re.compile(r"\n?\s*In call to configurable '([^']+)' \([^\n]*\)")
 _PARAM = re.compile(r'(?<![\w.])([A-Za-z_][\w.]*)=')
 
 
-def build(entry, model: cm.ConfigModel, *, capture: bool = True) -> dict:
-  """Calls `entry(workdir=<temporary>, dry_run=True)` and returns its result; raises UsageError on any failure."""
+def build(entry, model: cm.ConfigModel, *, capture: bool = True, check_data: bool = False) -> dict:
+  """Calls `entry(workdir=<temporary>, dry_run=True)` and returns its result; raises UsageError on any failure.
+
+  check_data: also call check_prepared() on every TFDS dataset reader the build constructed (a dry run reads no
+  data, so this is where a dataset that is not prepared stops a real run before it writes anything).
+  """
   scratch = tempfile.mkdtemp(prefix='launch-dry-run-')
   sink = io.StringIO()
   quiet = (contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink)) if capture else ()
@@ -40,7 +45,12 @@ def build(entry, model: cm.ConfigModel, *, capture: bool = True) -> dict:
     with contextlib.ExitStack() as stack:
       for ctx in quiet:
         stack.enter_context(ctx)
-      return entry(workdir=scratch, dry_run=True)
+      with tfds_sources.record_readers() as readers:
+        result = entry(workdir=scratch, dry_run=True)
+      if check_data:
+        for reader in readers:
+          reader.check_prepared()
+      return result
   except UsageError:
     raise
   except Exception as e:  # noqa: BLE001 - anything building this config raises is reported against the config

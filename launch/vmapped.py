@@ -64,6 +64,8 @@ def check_members(prepared: list[api.Prepared], labels: list[str]) -> bool:
       a, b = sides[0].get(key), side.get(key)
       if a is not None and a['kind'] == 'macro':
         continue  # a macro's change shows where it lands
+      if not (a or b)['reached'] and (a is None or b is None or not b['reached']):
+        continue  # a dead binding (e.g. trainer.gin's loop.train.seed under another entry point) builds nothing
       va, vb = (json.dumps(x['expanded'], sort_keys=True) if x else None for x in (a, b))
       if va == vb:
         continue
@@ -134,7 +136,7 @@ def execute_group(
   optimizer_differs = check_members(prepared, labels)
   values = _optimizers(prepared) if optimizer_differs else []
   entry = gin_setup.parse(prepared[0].gin_files, prepared[0].bindings, prepared[0].search_paths)
-  build_check.build(entry, prepared[0].model, capture=True)
+  build_check.build(entry, prepared[0].model, capture=True, check_data=True)
   chief = jax.process_index() == 0
   workdirs = [os.path.abspath(w) for w in workdirs]
   for p, w in zip(prepared, workdirs):

@@ -208,3 +208,20 @@ class ShapeOnlyTask:
 
   def loss(self, outputs, batch):
     return _tick_metrics(outputs, batch, batch['targets'], self.prediction_reshaper, self.use_most_certain)
+
+
+@dataclasses.dataclass
+class TickLoss:
+  """The CTM tick loss and its metrics (as CTMClassificationTask's) for a task that brings its own data, e.g.
+  common.data.streaming_task.StreamingClassificationTask(objective=TickLoss(...)) on a streamed TFDS dataset.
+
+  Outputs {'predictions': (B, T, prod(prediction_reshaper)), 'certainties': (B, T)}; targets (B,) int.
+  """
+
+  prediction_reshaper: tuple = (10,)
+  use_most_certain: bool = True
+  per_tick_metrics: bool = False
+
+  def loss(self, outputs, batch):
+    reshaper = tuple(self.prediction_reshaper)
+    return _tick_metrics(outputs, batch, batch['targets'], reshaper, self.use_most_certain, self.per_tick_metrics)

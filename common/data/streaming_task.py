@@ -4,7 +4,9 @@ Interface (what a training loop calls):
 
   init_inputs() -> (2, *input_shape) float32 zeros    model initialisation; from the feature spec, no data read
   loss(logits, batch) -> (loss, metrics)               as tasks.ClassificationTask: cross-entropy (label
-                                                       smoothing optional), accuracy; 'weight'-aware means
+                                                       smoothing optional), accuracy; 'weight'-aware means; or
+                                                       objective.loss(outputs, batch) when an objective is given
+                                                       (e.g. the CTM's tick loss, common.ctm.tasks.TickLoss)
   check_prepared()                                     ConfigurationError if the data cannot be read (call it
                                                        before a run writes anything; dry runs skip it)
   train_iterator(seed, process_index=None, process_count=None, start_step=0) -> streaming.TrainIterator
@@ -24,7 +26,7 @@ the batch is gathered on the device inside the step.
 """
 
 import dataclasses
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -48,6 +50,8 @@ class StreamingClassificationTask:
     eval_transform: deterministic eval transform (preprocess.Normalize, preprocess.CenterCrop).
     worker_count, read_threads, prefetch: grain's worker processes, reading threads per worker and batches kept
       ready (streaming.LoaderOptions).
+    objective: any object with loss(outputs, batch) -> (loss, metrics) that replaces the cross-entropy, for models
+      whose outputs are not plain logits (common.ctm.tasks.TickLoss for the CTM); None: cross-entropy.
   """
 
   data: streaming.TFDSStream
@@ -60,6 +64,7 @@ class StreamingClassificationTask:
   worker_count: int = 0
   read_threads: int = 1
   prefetch: int = 2
+  objective: Any = None
 
   def __post_init__(self):
     if self.batch_size < 1:
@@ -92,6 +97,8 @@ class StreamingClassificationTask:
     return np.zeros((2, *self.input_shape), np.float32)
 
   def loss(self, logits, batch):
+    if self.objective is not None:
+      return self.objective.loss(logits, batch)
     # The in-memory task's loss, so both paths train and report the same quantities.
     return tasks.ClassificationTask.loss(self, logits, batch)
 
