@@ -7,6 +7,12 @@ training step 3x forward (about 0.74 GFLOP at batch 512); a jitted float32 matmu
 as the machine's ceiling. Peers run in their own venv (benchmarks/requirements-kan.txt) through
 benchmarks/kan_peers.py; without it the rows say "peer not installed".
 
+(3) The cost of Kolmogorov-Arnold attention (projects/kan_attention): the train step of the tiny digits ViT of
+configs/kan_attention/vit_digits.gin (common.train.loop.make_train_step: batch gathered on device, forward, backward,
+Adam), batch 64, with each Fourier-KArAt variant against softmax attention in the same run. `peer` is our softmax
+ViT, so the ratio (softmax ms / KArAt ms) is below 1 when KArAt is slower; extra holds XLA's temporary memory of
+each compiled step (memory_analysis().temp_size_in_bytes) and the parameter counts.
+
   .venv/bin/python -m benchmarks.bench_kan [--quick]
 """
 
@@ -20,7 +26,11 @@ import jax.numpy as jnp
 import optax
 
 from benchmarks import harness
+from common.data import pipeline
 from common.kan.layers import KAN
+from common.kan.vit import ViT
+from common.train import loop, tasks
+from common.train import state as state_lib
 
 WIDTHS = (64, 128, 128, 16)
 GRID, ORDER = 5, 3
@@ -95,6 +105,53 @@ def peers(repeats: int) -> dict:
   return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+# The variants of configs/kan_attention/sweeps/variants.py (ViT keyword arguments).
+VIT_VARIANTS = {
+  'softmax': {'attention': 'softmax'},
+  'karat_g3_r8_blockwise': {'attention': 'karat', 'karat_grid': 3, 'karat_rank': 8, 'karat_mode': 'blockwise'},
+  'karat_g3_r8_universal': {'attention': 'karat', 'karat_grid': 3, 'karat_rank': 8, 'karat_mode': 'universal'},
+  'karat_g3_full_blockwise': {'attention': 'karat', 'karat_grid': 3, 'karat_rank': None, 'karat_mode': 'blockwise'},
+}
+VIT_BATCH = 64
+
+
+def vit_step(variant: str, repeats: int) -> tuple[float, float, int]:
+  """(median ms, temporary MiB, parameters) of one train step of the digits ViT with `variant`'s attention."""
+  model = ViT(patch=2, dim=64, depth=2, num_heads=4, num_classes=10, **VIT_VARIANTS[variant])
+  task = tasks.ClassificationTask(pipeline.load_tfds('sklearn_digits', scale=1 / 16), batch_size=VIT_BATCH)
+  tx = optax.adam(1e-3)
+  state = state_lib.create_state(state_lib.init_variables(model, task.init_inputs(), jax.random.PRNGKey(0)), tx)
+  arrays = jax.device_put(task.train_arrays())
+  keys = jax.random.PRNGKey(1), jax.random.PRNGKey(2)
+  compiled = jax.jit(loop.make_train_step(model, task, tx)).lower(state, arrays, *keys).compile()
+  memory = compiled.memory_analysis()
+  temp_mib = getattr(memory, 'temp_size_in_bytes', float('nan')) / 2**20 if memory is not None else float('nan')
+  holder = [state]
+
+  def step():
+    holder[0], metrics = compiled(holder[0], arrays, *keys)
+    return metrics
+
+  ms = harness.time_fn(step, warmup=3, repeats=repeats)
+  return ms, temp_mib, state_lib.count_params(state['params'])
+
+
+def vit_attention_rows(repeats: int) -> list[harness.Row]:
+  measured = {v: vit_step(v, repeats) for v in VIT_VARIANTS}
+  soft_ms, soft_mib, soft_params = measured['softmax']
+  rows = []
+  for variant, (ms, mib, params) in measured.items():
+    workload = f'ViT digits train step B={VIT_BATCH} {variant}'
+    extra = {'temp_mib': round(mib, 2), 'num_params': params}
+    if variant == 'softmax':
+      rows.append(harness.Row(workload, ms, note=f'temp {mib:.2f} MiB, {params} params', extra=extra))
+      continue
+    extra.update({'softmax_temp_mib': round(soft_mib, 2), 'softmax_num_params': soft_params})
+    note = f'peer = our softmax ViT; temp {mib:.2f} MiB vs {soft_mib:.2f} MiB, {params} vs {soft_params} params'
+    rows.append(harness.Row(workload, ms, 'softmax (ours)', soft_ms, note, extra))
+  return rows
+
+
 def run(quick: bool = False) -> list[harness.Row]:
   repeats = 5 if quick else 20
   load_before = os.getloadavg()[0]
@@ -128,7 +185,7 @@ def run(quick: bool = False) -> list[harness.Row]:
         rows.append(harness.Row(workload, ms, peer, None, f'{note}; {r["error"][:80]}', extra))
       else:
         rows.append(harness.Row(workload, ms, peer, r[key], f'{note}; {peer} {r["version"]}', extra))
-  return rows
+  return rows + vit_attention_rows(repeats)
 
 
 if __name__ == '__main__':
