@@ -78,7 +78,8 @@ class TaskStream:
     """Whether the pools hold integers (images as stored) that the step decodes to float32."""
     return np.issubdtype(self.train_pool.dtype, np.integer)
 
-  def _decoding(self) -> dict[str, np.ndarray]:
+  def decoding(self) -> dict[str, np.ndarray]:
+    """{'scale', 'mean', 'std'} (float32) that `decode` applies to integer pools; {} for float pools."""
     if not self.quantized:
       return {}
     return {
@@ -95,7 +96,7 @@ class TaskStream:
       'targets': self.train_targets,
       'counts': self.train_counts,
       'masks': self.class_masks,
-      **self._decoding(),
+      **self.decoding(),
     }
     if self.permutations is not None:
       arrays['permutations'] = self.permutations
@@ -104,7 +105,7 @@ class TaskStream:
   def _inputs(self, split: str, task: int, positions: np.ndarray) -> np.ndarray:
     """Decoded float32 inputs of task `task`'s examples at `positions` (host-side `gather`)."""
     pool, index = (self.train_pool, self.train_index) if split == 'train' else (self.eval_pool, self.eval_index)
-    x = decode_host(pool[index[task, positions]], self._decoding())
+    x = decode_host(pool[index[task, positions]], self.decoding())
     if self.permutations is not None:
       flat = x.reshape(len(x), -1)[:, self.permutations[task]]
       x = flat.reshape(x.shape)
@@ -454,12 +455,13 @@ def split_stream(
   groups = order.reshape(num_tasks, c // num_tasks)
   train_rows = [np.flatnonzero(np.isin(base.train_y, g)) for g in groups]
   eval_rows = [np.flatnonzero(np.isin(base.eval_y, g)) for g in groups]
-  empty = [t for t, rows in enumerate(train_rows) if len(rows) == 0]
-  if empty:
-    raise ConfigurationError(
-      f'split_stream: tasks {empty} have no training examples (classes {groups[empty[0]].tolist()}, ...); check '
-      'the dataset or lower num_tasks.'
-    )
+  for split, rows_of in (('training', train_rows), ('eval', eval_rows)):
+    empty = [t for t, rows in enumerate(rows_of) if len(rows) == 0]
+    if empty:
+      raise ConfigurationError(
+        f'split_stream: tasks {empty} have no {split} examples (classes {groups[empty[0]].tolist()}, ...); check '
+        'the dataset or lower num_tasks.'
+      )
   masks = [np.isin(np.arange(c), g) if scenario == 'task' else np.ones(c, bool) for g in groups]
   return _indexed(
     f'split_{scenario}', base, train_rows, eval_rows, np.stack(masks), scenario,

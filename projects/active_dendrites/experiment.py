@@ -46,7 +46,7 @@ def prototypes(task_inputs: np.ndarray, center: bool = False) -> np.ndarray:
 def stream_prototypes(stream, center: bool = False) -> np.ndarray:
   """(T, P) prototypes of a permuted stream whose tasks all hold the whole training set: the mean decoded training
   image permuted by each task's permutation (the same numbers as `prototypes` of the materialised tasks)."""
-  mean = streams.decode_host(stream.train_pool, stream._decoding()).reshape(len(stream.train_pool), -1).mean(0)
+  mean = streams.decode_host(stream.train_pool, stream.decoding()).reshape(len(stream.train_pool), -1).mean(0)
   protos = mean[stream.permutations]
   return protos - protos.mean(-1, keepdims=True) if center else protos
 
@@ -197,7 +197,7 @@ def _pools(stream) -> dict[str, dict[str, np.ndarray]]:
   whole = lambda index, pool: np.array_equal(index, np.broadcast_to(np.arange(len(pool)), index.shape))  # noqa: E731
   if not (whole(stream.train_index, stream.train_pool) and whole(stream.eval_index, stream.eval_pool)):
     raise ConfigurationError('permuted tasks must all hold the whole data set in order (no subsample, no padding).')
-  decoding = stream._decoding()
+  decoding = stream.decoding()
   return {
     'train': {'pool': stream.train_pool, 'targets': stream.train_targets[0], **decoding},
     'eval': {'pool': stream.eval_pool, 'targets': stream.eval_targets[0], **decoding},
