@@ -1,7 +1,8 @@
 """Brain-inspired continual learning: task streams, metrics, learners that compose with any model, an entry point.
 
-streams       TaskStream; permuted_stream, rotated_stream, split_stream (task-/class-incremental) over any
-              ArrayDataset (digits via pipeline.load_tfds); teacher_student_stream (binary perceptron teachers)
+streams       TaskStream; permuted_stream, rotated_stream, split_stream (task-/class-incremental) over any TFDS
+              image dataset (pipeline.load_tfds: one uint8 pool on the device, decoded and permuted in the step) or
+              ArrayDataset; teacher_student_stream (binary perceptron teachers)
 metrics       continual_metrics(acc, baseline) -> ACC, BWT, FWT, forgetting; plot_accuracy_matrix
 trainer       train(model, stream, learner, optimizer, steps_per_task, seed, workdir, dry_run, ...): the gin
               entry point; evaluates every task after each task, checkpoints, resumes mid-task
