@@ -296,7 +296,7 @@ def load(gin_files: list[str], bindings: list[str], search_paths: list[str]) -> 
       known = known if known is not None else model.configurables()
       b = _binding(statement, model.imports, Location(CLI, flag=text))
       if not b.is_macro and b.selector not in known:
-        b = dataclasses.replace(b, selector=_match_partial(b.selector, known))
+        b = dataclasses.replace(b, selector=_match_partial(b.selector, known, text))
       model.bindings.append(b)
   return model
 
@@ -331,10 +331,20 @@ def _binding(statement, imports, location) -> Binding:
   return Binding(statement.scope, selector, statement.arg_name, value, location, statement.selector)
 
 
-def _match_partial(selector: str, known: set[str]) -> str:
-  """Gin's partial-name matching: `train` matches `common.train.loop.train` if no other name ends that way."""
-  matches = [k for k in known if k == selector or k.endswith('.' + selector)]
-  return matches[0] if len(matches) == 1 else selector
+def _match_partial(selector: str, known: set[str], text: str = '') -> str:
+  """Gin's partial-name matching: `train` matches `common.train.loop.train` if no other name ends that way.
+
+  Two or more matches are a UsageError listing them (gin would refuse the binding too); no match keeps the name,
+  which validate.check_bindings then reports.
+  """
+  matches = sorted(k for k in known if k == selector or k.endswith('.' + selector))
+  if len(matches) > 1:
+    options = ', '.join('.'.join(m.split('.')[-2:]) for m in matches)
+    raise UsageError(
+      f'--gin_bindings={text!r}: {selector!r} is ambiguous in this config: it matches {", ".join(matches)}. Write '
+      f'a longer name, one of: {options}.'
+    )
+  return matches[0] if matches else selector
 
 
 def import_object(full_name: str):

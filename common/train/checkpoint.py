@@ -110,9 +110,11 @@ def _reported(directory: str, step):
     which = f'of step {failed.group(1)}' if failed else (f'of step {step}' if step is not None else '')
     done = [int(n) for n in os.listdir(directory) if n.isdigit()] if os.path.isdir(directory) else []
     kept = f'the last complete checkpoint, step {max(done)}, is intact' if done else 'no complete checkpoint exists yet'
+    # The first line is the summary the launcher prints; the cause follows on the next lines, so <workdir>/error.txt
+    # keeps it even where gin re-raises the error without its __cause__.
     raise CheckpointSaveError(
       f'saving the checkpoint {which} in {directory} failed: {_reason(e)}; {kept}. Free space or fix permissions '
-      'there, then run the same command to resume.'
+      f'there, then run the same command to resume.\n  cause: {type(e).__name__}: {e}'
     ) from e
 
 
@@ -120,6 +122,9 @@ def _reason(error: Exception) -> str:
   """The operating system's words when there are some ('No space left on device'), else the error's first line."""
   if isinstance(error, OSError) and error.strerror:
     return error.strerror
+  code = re.search(r"os_error_code='?(\d+)", str(error))  # tensorstore's wording of an OS error
+  if code:
+    return f'{os.strerror(int(code.group(1)))} (errno {code.group(1)})'
   text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
   tail = text.rsplit(': ', 1)[-1]
   return tail if len(tail) < 120 else text[:200]

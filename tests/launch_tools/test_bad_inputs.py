@@ -7,9 +7,11 @@ boundary (a SIGKILLed run's lock, a checkpoint save failing under a file-size li
 tests/foundation/test_errors.py.
 
 To add a case, append a `Case` to CASES: `args` are the launch arguments after `launch` (`{tmp}` is the test's
-temporary directory, other braces are doubled; `--workdir={tmp}/w` is added unless the case passes its own), `files` are written under
-`{tmp}` first (str or bytes), `setup(tmp)` prepares anything else (and may return a cleanup callable), and
-`needles` must all appear in stderr: the file:line, flag or parameter at fault, and the fix where there is one.
+temporary directory, other braces are doubled; `--workdir={tmp}/w` is added unless the case passes its own),
+`files` are written under `{tmp}` first (str or bytes), `setup(tmp)` prepares anything else (and may return a
+cleanup callable), and `needles` must all appear in stderr: the file:line, flag or parameter at fault, and the fix
+where there is one. A `--gin.` binding that reaches gin should name its configurable as `module.Name.param`: gin
+matches short names against every configurable registered in this process, which earlier cases have filled.
 """
 
 import dataclasses
@@ -212,7 +214,7 @@ CASES = [
   Case('type_continual', _EWC + ('--gin.EWC.strength=@regularizers.SI()',), ('EWC.strength', 'annotated float')),
   Case('type_spiking', _SPIKING + ("--gin.SpikingMLP.tau='fast'",), ('SpikingMLP.tau', 'annotated float')),
   # Out-of-range values, every family (found by the dry-run build, before the workdir exists).
-  Case('range_mlp_width', _MLP + ('--gin.MLP.hidden=(-3,)',), ('mlp.MLP', 'hidden = (-3,)', '--traceback')),
+  Case('range_mlp_width', _MLP + ('--gin.mlp.MLP.hidden=(-3,)',), ('mlp.MLP', 'hidden = (-3,)', '--traceback')),
   Case('range_batch_size', _MLP + ('--gin.BATCH_SIZE=100000',), ('BATCH_SIZE', 'batch_size=100000')),
   Case('range_optimizer_name', _MLP + ('--gin.create_optimizer.name="adamx"',), ("name='adamx'", 'choose one of')),
   Case('range_kan', _KAN + ('--gin.GRID=0',), ('GRID', 'grid_size')),
@@ -230,7 +232,7 @@ CASES = [
   Case('range_spiking', _SPIKING + ('--gin.SpikingMLP.tau=-2.0',), ('tau=-2.0', 'must be positive')),
   Case(
     'range_xla_options',
-    _MLP + ("--gin.train.xla_options={{'xla_no_such_option': True}}", '--workdir={tmp}/w'),
+    _MLP + ("--gin.loop.train.xla_options={{'xla_no_such_option': True}}", '--workdir={tmp}/w'),
     ('xla_no_such_option', 'refused by XLA'),
     setup=lambda tmp: (tmp / 'w').mkdir(),  # an existing, empty workdir stays exactly as it was
   ),
@@ -262,6 +264,11 @@ CASES = [
   Case('gin_shorthand_without_name', _MLP + ('--gin.=3',), ('--gin.=3', 'needs a name')),
   Case('gin_value_unquoted_string', _MLP + ('--gin.create_optimizer.name=adam',), ("'adam'", 'Strings need quotes')),
   Case('gin_value_unclosed', _MLP + ('--gin.MLP.hidden=(64,',), ('MLP.hidden=(64,', 'never closed')),
+  Case(
+    'gin_name_ambiguous',
+    _EWC + ('--gin_file=' + DIGITS, '--gin.train.seed=3'),
+    ("'train' is ambiguous", 'trainer.train', 'loop.train'),
+  ),
   # Workdirs.
   Case('workdir_is_a_file', _MLP + ('--workdir={tmp}/w',), ('w is a file',), setup=_file_as_workdir),
   Case('workdir_under_a_file', _MLP + ('--workdir={tmp}/afile/w',), ('afile is a file',), setup=_file_in_workdir_path),
