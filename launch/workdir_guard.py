@@ -109,12 +109,31 @@ def record_failure(workdir: str | None, error: BaseException, process_index: int
     return None
   name = ERROR_FILE if process_index == 0 else f'error.process{process_index}.txt'
   path = os.path.join(workdir, name)
+  original = unproxied(error)
+  text = ''.join(traceback.format_exception(original))
+  if original is not error:  # gin's note (which configurable was running) is only on the proxy's message
+    text += f'\n{type(error).__name__} as gin reported it: {error}\n'
   try:
     with open(path, 'w') as f:
-      f.write(''.join(traceback.format_exception(error)))
+      f.write(text)
   except OSError:
     return None
   return path
+
+
+def unproxied(error: BaseException) -> BaseException:
+  """The exception an entry point raised, when gin re-raised it as a proxy that lost its __cause__ chain.
+
+  gin.utils.augment_exception_message_and_reraise raises a subclass instance whose __getattr__ closes over the
+  original exception; the original still has the chain (e.g. the OSError under a failed checkpoint save).
+  """
+  forward = type(error).__dict__.get('__getattr__')
+  if getattr(forward, '__module__', '') != 'gin.utils':
+    return error
+  for cell in getattr(forward, '__closure__', None) or ():
+    if isinstance(cell.cell_contents, BaseException):
+      return cell.cell_contents
+  return error
 
 
 def clear_failure(workdir: str) -> None:
