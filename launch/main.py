@@ -19,6 +19,7 @@ exits 3.
 import json
 import logging as py_logging
 import os
+import re
 import sys
 import tempfile
 import traceback
@@ -233,7 +234,9 @@ def _guarded(argv, full_argv) -> None:
 
 def _fail(error: BaseException, status: int, what: str = 'configuration error') -> None:
   _print_traceback_if_asked(error)
-  print(f'launch: {what}: {error}', file=sys.stderr, flush=True)
+  # gin appends "In call to configurable 'X' (<function ...>)" to exceptions raised inside a configurable.
+  message = re.sub(r"\n?\s*In call to configurable '[^']+' \([^\n]*\)", '', str(error))
+  print(f'launch: {what}: {message}', file=sys.stderr, flush=True)
   sys.exit(status)
 
 

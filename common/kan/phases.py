@@ -87,7 +87,9 @@ def run_phases(
     out = {}
     for i, phase in enumerate(phases):
       print(f'phase {i} ({phase.tag or "-"}, {phase.num_steps} steps)')
-      out[f'num_params_{phase.tag or i}'] = run.dry_run_result(run.build(init(phase.model)))['num_params']
+      tx = optimizer(phase.num_steps)  # built (and its values checked) like every other part of the config
+      abstract = run.build(lambda key, model=phase.model, tx=tx: state_lib.create_state(init(model)(key), tx))
+      out[f'num_params_{phase.tag or i}'] = run.dry_run_result(abstract)['num_params']
     return out
 
   # The phase a restarted run continues in: the one its latest checkpoint belongs to (global steps

@@ -48,6 +48,9 @@ def run(
     raise ConfigurationError(f'experiment.run.adapt_rate={adapt_rate} must be >= 0.')
   run = engine.Run(seed=seed, workdir=workdir, dry_run=dry_run, total_steps=1, keep_checkpoints=1)
   if run.dry_run:
+    tasks.make_task(task, seed)  # the task data are small: built here so their errors surface before the run
+    if adaptation != 'none':
+      target_rate.make_targets(config.size, target, adaptation, target_spread, seed=seed)
     weights = jax.eval_shape(lambda: reservoir.init_reservoir(config, 1, seed))
     print(state_lib.param_table(weights))
     return run.dry_run_result(weights)
