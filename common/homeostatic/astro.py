@@ -92,10 +92,11 @@ def trace_update(trace: jax.Array, spikes: jax.Array, amplitude: float, decay: f
 def stdp_update(
   weights: jax.Array,
   valid: jax.Array,
-  pre: jax.Array,
-  spikes: jax.Array,
-  trace: jax.Array,
-  inhibitory: jax.Array,
+  spikes_post: jax.Array,
+  trace_post: jax.Array,
+  spikes_pre: jax.Array,
+  trace_pre: jax.Array,
+  inhibitory_pre: jax.Array,
   lo: jax.Array,
   hi: jax.Array,
   ltp_rate: jax.Array | float,
@@ -104,20 +105,19 @@ def stdp_update(
   """One STDP step (module docstring) on synapses stored by postsynaptic neuron.
 
   Args:
-    weights, valid, pre, lo, hi: (N, K) synapse slots of the N reservoir neurons: weight, 1 for a real synapse (0 for
-      padding), presynaptic neuron index in [0, M), and the weight bounds of the presynaptic type.
-    spikes, trace: (M,) this step's spikes and the traces from before this step (reservoir first, then inputs).
-    inhibitory: (M,) bool, the presynaptic types.
+    weights, valid, lo, hi: (N, K) synapse slots of the N reservoir neurons: weight, 1 for a real synapse (0 for
+      padding), and the weight bounds of the presynaptic type.
+    spikes_post, trace_post: (N,) the reservoir's spikes this step and its traces from before this step.
+    spikes_pre, trace_pre, inhibitory_pre: (N, K) the same of each slot's presynaptic neuron (gathered with the
+      slots' presynaptic indices: spikes[pre], trace[pre], inhibitory[pre]) and its type (bool).
     ltp_rate: eta. ltd_rate: the depression rate (A for the NALSM, eta for plain STDP).
 
   Returns:
     the new (N, K) weights (0 in padding slots).
   """
-  n = weights.shape[0]
-  inh = inhibitory[pre]
-  lr_pre = jnp.where(inh, -ltd_rate, ltp_rate)  # on pre-trace x post-spike
-  lr_post = jnp.where(inh, ltp_rate, -ltd_rate)  # on post-trace x pre-spike
-  delta = spikes[:n, None] * lr_pre * trace[pre] + trace[:n, None] * lr_post * spikes[pre]
+  lr_pre = jnp.where(inhibitory_pre, -ltd_rate, ltp_rate)  # on pre-trace x post-spike
+  lr_post = jnp.where(inhibitory_pre, ltp_rate, -ltd_rate)  # on post-trace x pre-spike
+  delta = spikes_post[:, None] * lr_pre * trace_pre + trace_post[:, None] * lr_post * spikes_pre
   return jnp.clip(weights + delta, lo, hi) * valid
 
 

@@ -194,36 +194,52 @@ def dense_weights(weights: jax.Array, pre: jax.Array, num_neurons: int) -> jax.A
   return jnp.zeros((weights.shape[0], num_neurons), weights.dtype).at[rows, pre].add(weights)
 
 
-def neuron_step(cfg: LSMConfig, weights: jax.Array, pre: jax.Array | None, state: NeuronState, events: jax.Array):
-  """One step of the LIF dynamics (module docstring) -> (new state, spikes (M,)). events: (D,) in {0, 1}.
-
-  weights, pre: the (N, K) slots; or pre=None and weights the dense (N, M) matrix (a frozen liquid: one GEMM over a
-  batch beats N K gathers).
-  """
-  not_ref = state.refractory <= 0
-  s = (not_ref & (state.v >= cfg.threshold)).astype(jnp.float32)
-  v = state.v * (1.0 - s)
+def _spike_and_kernel(cfg: LSMConfig, state: NeuronState):
+  """The first half of a step: spikes s (M,), the reset membrane and the new synaptic kernel."""
+  s = ((state.refractory <= 0) & (state.v >= cfg.threshold)).astype(jnp.float32)
   syn = s + (1.0 - s) * jnp.exp(-1.0 / cfg.tau_syn) * state.synapse
-  rec = weights @ syn if pre is None else jnp.sum(weights * syn[pre], axis=1)
+  return s, state.v * (1.0 - s), syn
+
+
+def _integrate(cfg: LSMConfig, state: NeuronState, s, v, syn, rec: jax.Array, events: jax.Array) -> NeuronState:
+  """The second half: membranes integrate the recurrent drive rec (N,) and the input events (D,)."""
   drive = jnp.concatenate([rec / cfg.tau_syn, cfg.input_current * events])
   v = v + drive + cfg.bias - v / cfg.tau_v
   refractory = jnp.where(s > 0, jnp.float32(cfg.refractory), jnp.maximum(state.refractory - 1.0, 0.0))
-  return NeuronState(v, refractory, syn), s
+  return NeuronState(v, refractory, syn)
 
 
-def plastic_step(pcfg: astro.PlasticityConfig, net: dict, plastic: Plastic, spikes: jax.Array) -> Plastic:
-  """STDP with the old traces and rates, then the traces, then the astrocyte, then the rate decay."""
+def neuron_step(cfg: LSMConfig, weights: jax.Array, pre: jax.Array | None, state: NeuronState, events: jax.Array):
+  """One step of the LIF dynamics (module docstring) -> (new state, spikes (M,)). events: (D,) in {0, 1}.
+
+  weights, pre: the (N, K) slots; or pre=None and weights the dense (N, M) matrix (a frozen liquid stepping a
+  batch: one GEMM beats N K gathers per example).
+  """
+  s, v, syn = _spike_and_kernel(cfg, state)
+  rec = weights @ syn if pre is None else jnp.sum(weights * syn[pre], axis=1)
+  return _integrate(cfg, state, s, v, syn, rec, events), s
+
+
+def plastic_step(
+  pcfg: astro.PlasticityConfig, net: dict, plastic: Plastic, spikes: jax.Array, pre_values=None
+) -> Plastic:
+  """STDP with the old traces and rates, then the traces, then the astrocyte, then the rate decay.
+
+  pre_values: optional (spikes[pre], trace[pre], inhibitory[pre]), already gathered by the caller.
+  """
   if pcfg.mode == 'none':
     return plastic
   n = plastic.weights.shape[0]
   rates = plastic.rates
+  if pre_values is None:
+    pre = net['pre']
+    pre_values = (spikes[pre], plastic.trace[pre], net['inhibitory'][pre])
   weights = astro.stdp_update(
     plastic.weights,
     net['valid'],
-    net['pre'],
-    spikes,
-    plastic.trace,
-    net['inhibitory'],
+    spikes[:n],
+    plastic.trace[:n],
+    *pre_values,
     net['lo'],
     net['hi'],
     rates.ltp,
@@ -244,35 +260,44 @@ def simulate(
   state: NeuronState,
   events: jax.Array,
   unroll: int = 1,
+  dense: bool = True,
 ):
   """Runs one network over events (T, D) with lax.scan -> (plastic, state, spikes (T, M) float32).
 
-  `net` needs 'pre', 'valid', 'inhibitory', 'lo', 'hi' (arrays); the weights are plastic.weights.
+  `net` needs 'pre', 'valid', 'inhibitory', 'lo', 'hi' (arrays); the weights are plastic.weights. A frozen liquid
+  (mode 'none') steps through the dense (N, M) matrix when `dense` (one matvec, or one GEMM when vmapped over a
+  batch: on a CPU faster than gathering the slots even for one network, measured in benchmarks/bench_astro.py) and
+  through the slots otherwise (N K instead of N M numbers per step; a plastic liquid always uses the slots).
   """
-
-  if pcfg.mode == 'none':  # frozen: the dense matrix, built once
-    dense = dense_weights(plastic.weights, net['pre'], state.v.shape[0])
+  pre = net['pre']
+  if pcfg.mode == 'none':
+    weights = dense_weights(plastic.weights, pre, state.v.shape[0]) if dense else plastic.weights
 
     def frozen(state, e):
-      return neuron_step(cfg, dense, None, state, e)
+      return neuron_step(cfg, weights, None if dense else pre, state, e)
 
     state, spikes = jax.lax.scan(frozen, state, events, unroll=unroll)
     return plastic, state, spikes
 
+  inh_pre = net['inhibitory'][pre]  # constant over the scan
+
   def body(carry, e):
     plastic, state = carry
-    state, s = neuron_step(cfg, plastic.weights, net['pre'], state, e)
-    return (plastic_step(pcfg, net, plastic, s), state), s
+    s, v, syn = _spike_and_kernel(cfg, state)
+    g = jnp.stack([syn, s, plastic.trace])[:, pre]  # one gather (3, N, K) for the drive and STDP
+    state = _integrate(cfg, state, s, v, syn, jnp.sum(plastic.weights * g[0], axis=1), e)
+    return (plastic_step(pcfg, net, plastic, s, (g[1], g[2], inh_pre)), state), s
 
   (plastic, state), spikes = jax.lax.scan(body, (plastic, state), events, unroll=unroll)
   return plastic, state, spikes
 
 
-def present(cfg, pcfg, net, plastic: Plastic, events: jax.Array, unroll: int = 1):
+def present(cfg, pcfg, net, plastic: Plastic, events: jax.Array, unroll: int = 1, dense: bool = True):
   """One sample from rest: neurons and rates reset (weights and traces carried, as the authors) -> (plastic,
   spikes (T, M))."""
   plastic = plastic._replace(rates=astro.initial_rates(pcfg))
-  plastic, _, spikes = simulate(cfg, pcfg, net, plastic, rest_state(net['inhibitory'].shape[0]), events, unroll)
+  state = rest_state(net['inhibitory'].shape[0])
+  plastic, _, spikes = simulate(cfg, pcfg, net, plastic, state, events, unroll, dense)
   return plastic, spikes
 
 

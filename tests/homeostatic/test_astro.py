@@ -51,8 +51,8 @@ def test_stdp_matches_per_synapse_loops():
   pre, valid = _slots(mask)
   f = lambda a: jnp.asarray(a, jnp.float32)  # noqa: E731
   got = astro.stdp_update(
-    f(np.take_along_axis(w, pre, 1) * valid), f(valid), jnp.asarray(pre), f(s), f(x), jnp.asarray(inh),
-    f(lo[pre] * valid), f(hi[pre] * valid), 0.15, 0.4,
+    f(np.take_along_axis(w, pre, 1) * valid), f(valid), f(s[:n]), f(x[:n]), f(s[pre]), f(x[pre]),
+    jnp.asarray(inh[pre]), f(lo[pre] * valid), f(hi[pre] * valid), 0.15, 0.4,
   )  # fmt: skip
   net = {'pre': pre, 'valid': valid, 'inhibitory': inh}
   np.testing.assert_allclose(lsm.to_dense(net, np.asarray(got)), want, atol=1e-6)
@@ -109,12 +109,17 @@ def test_simulation_matches_numpy_transcription(mode):
   events = (RNG.random((40, 4)) < 0.3).astype(np.float32)
   want_spikes, want_w = _simulate_numpy(cfg, pcfg, net, events)
   jnet = {k: jnp.asarray(v) for k, v in net.items()}
-  plastic = lsm.Plastic(jnet['weights'], jnp.zeros(22), astro.initial_rates(pcfg))
+  jnet_w = jnet['weights']
+  plastic = lsm.Plastic(jnet_w, jnp.zeros(22), astro.initial_rates(pcfg))
   jnet = {k: jnet[k] for k in ('pre', 'valid', 'lo', 'hi', 'inhibitory')}
   plastic, spikes = jax.jit(lambda p, e: lsm.present(cfg, pcfg, jnet, p, e))(plastic, jnp.asarray(events))
   assert want_spikes[:, :18].sum() > 10  # the liquid is active
   np.testing.assert_array_equal(spikes, want_spikes)
   np.testing.assert_allclose(lsm.to_dense(net, np.asarray(plastic.weights)), want_w, atol=1e-5)
+  if mode == 'none':  # a frozen liquid stepped through its slots instead of the dense matrix: the same spikes
+    start = lsm.Plastic(jnet_w, jnp.zeros(22), astro.initial_rates(pcfg))
+    _, slots = jax.jit(lambda p, e: lsm.present(cfg, pcfg, jnet, p, e, dense=False))(start, jnp.asarray(events))
+    np.testing.assert_array_equal(slots, want_spikes)
 
 
 def _branching_loops(spikes, mask, window, buffer):
