@@ -20,14 +20,3 @@ def test_single_task_and_bad_shape():
   assert metrics.continual_metrics(np.array([[0.7]]))['bwt'] == 0.0
   with pytest.raises(ValueError, match='square'):
     metrics.continual_metrics(np.zeros((2, 3)))
-
-
-def test_report_with_only_failed_runs(tmp_path):
-  """A method whose runs all diverged (no final_metrics.json) gets an n/a row and no plot, not a crash."""
-  from common.continual import report
-
-  runs = report.load_runs(str(tmp_path), ['diverged'], [0, 1])
-  assert runs == {'diverged': []}
-  assert '| diverged | n/a |' in report.markdown_table(runs, {'diverged': 'launch ...'})
-  assert report.plot_summary(runs, str(tmp_path / 's.png')) is None
-  assert report.plot_matrices(runs, str(tmp_path / 'm.png')) is None
