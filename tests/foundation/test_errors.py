@@ -253,7 +253,6 @@ ENTRY_POINT_CONFIGS = sorted(
     'configs/adaptive_reservoir/mackey_glass.gin',
     'configs/ctm_digits/ctm_digits.gin',
     'configs/hlop/ewc.gin',
-    'configs/kan_attention/compare.gin',
     'configs/kan_fitting/grid_extension.gin',
     'configs/need_is_all_you_need/concept_shift.gin',
     'configs/s_kan/compare.gin',
