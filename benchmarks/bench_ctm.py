@@ -2,8 +2,10 @@
 
 Workload: D=256, d_input=64, heads=4, T=16, M=8, n_synch_out=n_synch_action=32, synapse depth 1, NLM hidden 8,
 deep NLMs, random-pairing, float32; train step at batch 64, forward at batch 256. Ours compiles with the options the
-CTM configs use (configs/base/xla_cpu_small_ops.gin, common/train/xla_options.py); a third row times the train step
-with XLA's defaults, which is what `common.ctm` gives a script that does not pass them.
+CTM configs use (configs/base/xla_cpu_small_ops.gin, common/train/xla_options.py) and runs on the state `launch`
+builds (the synchronisation's neuron indices are model state, read at run time); a third row times the train step
+with XLA's defaults, which is what `common.ctm` gives a script that does not pass them, and two more rows run the
+synapses and attention in bfloat16 (CTM.compute_dtype), against the reference's float32.
 
 Peer: the reference PyTorch implementation (SakanaAI/continuous-thought-machines, models/ctm.py), run by
 benchmarks/ctm_reference_peer.py in the interpreter CTM_PEER_PYTHON (a separate venv with torch; see
@@ -17,13 +19,13 @@ Without it, rows say
   CTM_PEER_PYTHON=/tmp/bench-ctm-venv/bin/python CTM_REFERENCE_DIR=/tmp/ctm_ref .venv/bin/python -m benchmarks.bench_ctm
 """
 
+import functools
 import json
 import os
 import subprocess
 import sys
 
 import jax
-import jax.numpy as jnp
 import optax
 
 from benchmarks import harness
@@ -31,6 +33,7 @@ from common.ctm.backbones import ParityBackbone
 from common.ctm.ctm import CTM
 from common.ctm.tasks import ParityTask
 from common.train import loop, xla_options
+from common.train import state as state_lib
 
 LENGTH = 16
 WORKLOAD = dict(
@@ -54,17 +57,20 @@ QUOTED = {'train': 109.0, 'forward': 113.0}
 XLA_OPTIONS = xla_options.cpu_small_ops()
 
 
-def build(batch_size: int):
-  model = CTM(**WORKLOAD, prediction_reshaper=(LENGTH, 2), backbone=ParityBackbone(WORKLOAD['d_input']))
+def build(batch_size: int, **overrides):
+  model = CTM(**WORKLOAD, prediction_reshaper=(LENGTH, 2), backbone=ParityBackbone(WORKLOAD['d_input']), **overrides)
   task = ParityTask(length=LENGTH, batch_size=batch_size)
   return model, task
 
 
-def ours_train_step_ms(repeats: int, options=XLA_OPTIONS) -> float:
-  model, task = build(64)
+def _variables(model, task):
+  return jax.jit(functools.partial(state_lib.init_variables, model, task.init_inputs()))(jax.random.PRNGKey(0))
+
+
+def ours_train_step_ms(repeats: int, options=XLA_OPTIONS, **overrides) -> float:
+  model, task = build(64, **overrides)
   tx = optax.adamw(1e-4)
-  params = jax.jit(model.init)(jax.random.PRNGKey(0), task.init_inputs())['params']
-  state = {'step': jnp.zeros((), jnp.int32), 'params': params, 'model_state': {}, 'opt_state': tx.init(params)}
+  state = state_lib.create_state(_variables(model, task), tx)  # what loop.train steps on
   step = jax.jit(loop.make_train_step(model, task, tx), donate_argnums=(0,), compiler_options=options)
   keys = jax.random.PRNGKey(1), jax.random.PRNGKey(2)
   box = [state]
@@ -76,12 +82,12 @@ def ours_train_step_ms(repeats: int, options=XLA_OPTIONS) -> float:
   return harness.time_fn(run, warmup=3, repeats=repeats)
 
 
-def ours_forward_ms(repeats: int) -> float:
-  model, task = build(256)
-  params = jax.jit(model.init)(jax.random.PRNGKey(0), task.init_inputs())['params']
+def ours_forward_ms(repeats: int, **overrides) -> float:
+  model, task = build(256, **overrides)
+  variables = _variables(model, task)
   x = task.train_batch({}, jax.random.PRNGKey(3), 0)['inputs']
-  fwd = jax.jit(lambda p, x: model.apply({'params': p}, x)['predictions'], compiler_options=XLA_OPTIONS)
-  return harness.time_fn(lambda: fwd(params, x), warmup=3, repeats=repeats)
+  fwd = jax.jit(lambda v, x: model.apply(v, x)['predictions'], compiler_options=XLA_OPTIONS)
+  return harness.time_fn(lambda: fwd(variables, x), warmup=3, repeats=repeats)
 
 
 def reference_ms(repeats: int):
@@ -109,6 +115,8 @@ def run(quick: bool = False) -> list[harness.Row]:
   repeats = 5 if quick else 30
   train_ms, fwd_ms = ours_train_step_ms(repeats), ours_forward_ms(repeats)
   default_ms = ours_train_step_ms(repeats, options=None)  # what common.ctm gives without the configs' options
+  bf16_train_ms = ours_train_step_ms(repeats, compute_dtype='bfloat16')
+  bf16_fwd_ms = ours_forward_ms(repeats, compute_dtype='bfloat16')
   ref = reference_ms(repeats)
   device = jax.devices()[0].platform
   rows = []
@@ -127,6 +135,7 @@ def run(quick: bool = False) -> list[harness.Row]:
       )
   rows[0].extra['goal_ms'] = 27.0
   peer_train = ref[0] if isinstance(ref, tuple) else None
+  peer_fwd = ref[1] if isinstance(ref, tuple) else None
   rows.append(
     harness.Row(
       f'ctm parity-16 train step b64, XLA defaults ({device})',
@@ -136,6 +145,9 @@ def run(quick: bool = False) -> list[harness.Row]:
       'without configs/base/xla_cpu_small_ops.gin',
     )
   )
+  for name, ours, peer in (('train step b64', bf16_train_ms, peer_train), ('forward b256', bf16_fwd_ms, peer_fwd)):
+    note = 'CTM.compute_dtype=bfloat16 (synapses, attention); the reference in float32'
+    rows.append(harness.Row(f'ctm parity-16 {name}, bfloat16 ({device})', ours, 'reference torch', peer, note))
   return rows
 
 
