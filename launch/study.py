@@ -31,7 +31,9 @@ reproducible, and concurrent workers never draw with the same seed. Trials that 
 (same id) reuse the finished run's result instead of training it again.
 """
 
+import contextlib
 import dataclasses
+import fcntl
 import json
 import os
 import sys
@@ -163,20 +165,58 @@ def make_pruner(spec: hyper.Search):
   return optuna.pruners.MedianPruner(n_startup_trials=spec.startup_trials, n_warmup_steps=spec.warmup_steps)
 
 
+@contextlib.contextmanager
+def _creation_lock(url: str):
+  """Serialises creating the storage's schema and the study among workers starting together.
+
+  Two workers that find an empty SQLite file both try to create its tables, and the second fails ('table
+  alembic_version already exists'). Workers sharing a SQLite file share its filesystem, so a lock file next to it
+  orders them; a server database (several machines) gets retries instead (_create_with_retries)."""
+  if not url.startswith('sqlite:///'):
+    yield
+    return
+  with open(url[len('sqlite:///') :] + '.lock', 'a') as f:
+    fcntl.flock(f, fcntl.LOCK_EX)
+    try:
+      yield
+    finally:
+      fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _create_with_retries(create, attempts: int = 5):
+  """create() again after a database error raised by a concurrent worker creating the same schema or study."""
+  import sqlalchemy.exc
+
+  for attempt in range(attempts):
+    try:
+      return create()
+    except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.IntegrityError):
+      if attempt == attempts - 1:
+        raise
+      time.sleep(0.5 * (attempt + 1))
+
+
 def open_study(opts: Options, spec: hyper.Search):
   """Creates the study, or joins it when another worker already did (checking it optimises the same way)."""
   import optuna
 
   optuna.logging.set_verbosity(optuna.logging.WARNING)
-  storage = open_storage(storage_url(opts), opts.heartbeat)
-  study = optuna.create_study(
-    study_name=opts.study,
-    storage=storage,
-    sampler=make_sampler(opts.sampler, spec.seed),
-    pruner=make_pruner(spec),
-    direction=spec.direction,
-    load_if_exists=True,
-  )
+  url = storage_url(opts)
+
+  def create():
+    return optuna.create_study(
+      study_name=opts.study,
+      storage=open_storage(url, opts.heartbeat),
+      sampler=make_sampler(opts.sampler, spec.seed),
+      pruner=make_pruner(spec),
+      direction=spec.direction,
+      load_if_exists=True,
+    )
+
+  if url.startswith('sqlite:///'):
+    os.makedirs(os.path.dirname(os.path.abspath(url[len('sqlite:///') :])), exist_ok=True)
+  with _creation_lock(url):
+    study = _create_with_retries(create)
   if study.direction.name.lower() != spec.direction:
     raise UsageError(
       f'--study={opts.study}: the study in {storage_url(opts)} was created to {study.direction.name.lower()}; '
