@@ -255,7 +255,6 @@ ENTRY_POINT_CONFIGS = sorted(
     'configs/hlop/ewc.gin',
     'configs/kan_fitting/grid_extension.gin',
     'configs/need_is_all_you_need/concept_shift.gin',
-    'configs/s_kan/compare.gin',
     'configs/s_kan/skan_digits.gin',
     'configs/sdr_theory/quick.gin',
     'configs/synaptic_delays/motif_dcls.gin',
