@@ -13,8 +13,10 @@ import io
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import tempfile
 
 import jax
 import numpy as np
@@ -44,10 +46,24 @@ def _env(data_dir, **extra):
 
 
 def _launch(args, workdir, env):
-  return subprocess.run(
-    [sys.executable, '-m', 'launch', *args, f'--workdir={workdir}'],
-    cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
-  )  # fmt: skip
+  """Runs launch to its end; output through files, not pipes, and the process group killed after it.
+
+  A SIGKILLed launcher leaves its grain worker processes orphaned: they hold any pipe the launcher had open (so
+  waiting for the pipes' EOF would hang) until their group is killed, as a job scheduler does with a dead job's."""
+  with tempfile.TemporaryFile('w+') as out, tempfile.TemporaryFile('w+') as err:
+    proc = subprocess.Popen(
+      [sys.executable, '-m', 'launch', *args, f'--workdir={workdir}'],
+      cwd=ROOT, env=env, stdout=out, stderr=err, text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+      proc.wait(timeout=600)
+    finally:
+      try:
+        os.killpg(proc.pid, signal.SIGKILL)
+      except ProcessLookupError:
+        pass
+    out.seek(0), err.seek(0)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out.read(), err.read())
 
 
 def _train_rows(workdir):
