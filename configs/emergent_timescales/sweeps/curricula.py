@@ -1,0 +1,12 @@
+"""Single- vs multi-head curriculum x 5 seeds (configs/emergent_timescales/curriculum.gin); each KIND's seeds run as
+one vmapped program (--vmap_trials). CPU protocol: N-parity from N = 2 to N_MAX = 8, hidden 64, 100-step epochs.
+
+  flock /tmp/brainnets-cpu.lock launch --gin_file=configs/emergent_timescales/curriculum.gin \
+    --sweep=configs/emergent_timescales/sweeps/curricula.py --vmap_trials --workdir=/tmp/et/curricula
+  launch report /tmp/et/curricula --group_by=KIND,CORE \
+    --analysis=projects.emergent_timescales.analysis:curricula
+"""
+
+
+def sweep(h):
+  return h.product([h.sweep('KIND', ['single', 'multi']), h.sweep('SEED', [0, 1, 2, 3, 4])])
