@@ -1,0 +1,29 @@
+"""The adaptive_reservoir and need_is_all_you_need READMEs' sweeps: each (config, sweep file) pair validates, and
+with --vmap_trials the first row's seeds share one program (the trials differ there only in SEED)."""
+
+import pytest
+
+from launch import api, sweep, vmapped
+from launch.gin_args import repo_root
+
+ROOT = repo_root()
+A = 'configs/adaptive_reservoir'
+N = 'configs/need_is_all_you_need'
+# (config, sweep file, the seeds of one row)
+CASES = [
+  (f'{A}/memory_capacity.gin', f'{A}/sweeps/ei_balance.py', list(range(5))),
+  (f'{A}/mackey_glass.gin', f'{A}/sweeps/ei_balance.py', list(range(5))),
+  (f'{A}/narma10.gin', f'{A}/sweeps/ei_balance.py', list(range(5))),
+  (f'{N}/concept_shift.gin', f'{N}/sweeps/concept_shift.py', list(range(10))),
+]
+
+
+@pytest.mark.parametrize('config,path,seeds', CASES, ids=[f'{c}+{p.rpartition("/")[2]}' for c, p, _ in CASES])
+def test_readme_sweeps_validate_and_vmap_seeds(config, path, seeds, monkeypatch):
+  monkeypatch.chdir(ROOT)
+  loaded = sweep.load(path)
+  trials = sweep.trials_of(loaded, path)
+  sweep.check(trials, loaded.keys, path, [config], [], [ROOT])
+  group = vmapped.groups(trials)[0]
+  assert [dict(t.values)['SEED'] for t in group] == seeds
+  vmapped.check_members([api.prepare([config], t.bindings, [ROOT]) for t in group], [t.id for t in group])
