@@ -26,7 +26,6 @@ whether it was solved and how many applications it took (for the plot of solved 
 """
 
 import functools
-import json
 import os
 from typing import Any, Sequence
 
@@ -35,7 +34,7 @@ import numpy as np
 
 from common.ctm import maze_solve
 from common.ctm.maze_task import MazeTask, eval_seed, maze_set
-from common.train import loop
+from common.train import engine, loop
 from common.train import state as state_lib
 from common.train.checkpoint import restore_params
 from common.train.errors import ConfigurationError
@@ -99,7 +98,8 @@ def run(
   checkpoint_every: int = 500,
   xla_options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-  """Trains with loop.train, then adds the per-size test metrics (module docstring) to the final metrics."""
+  """Trains with loop.train, then adds the per-size test metrics (module docstring) to the final metrics of every
+  seed of a vmapped multi-seed run (launch --seeds, sweeps with --vmap_trials)."""
   if eval_mazes < 1:
     raise ConfigurationError(f'experiment.run.eval_mazes={eval_mazes} must be at least 1.')
   if max_applications < 1:
@@ -107,7 +107,7 @@ def run(
   for size in eval_sizes:
     if size < 5 or size % 2 == 0:
       raise ConfigurationError(f'experiment.run.eval_sizes contains {size}: maze sizes must be odd and at least 5.')
-  final = loop.train(
+  finals = loop.train(
     model=model,
     task=task,
     optimizer=optimizer,
@@ -121,24 +121,21 @@ def run(
     xla_options=xla_options,
   )
   if dry_run:
-    return final
+    return finals
   init = functools.partial(state_lib.init_variables, model, task.init_inputs())
   abstract = jax.eval_shape(lambda k: state_lib.create_state(init(k), optimizer(num_steps)), jax.random.PRNGKey(0))
-  state = restore_params(workdir, abstract)
-  variables = {'params': state['params'], **state['model_state']}
-  report = {'route_length': task.route_length, 'iterations': _iterations(model), 'sizes': {}}
-  for size in (task.maze_size,) + tuple(s for s in eval_sizes if s != task.maze_size):
-    metrics, per_maze = evaluate_size(model, variables, task, size, eval_mazes, max_applications, fault_tolerance)
-    final.update({f'size{size}_{k}': v for k, v in metrics.items()})
-    report['sizes'][str(size)] = {'metrics': metrics, **per_maze}
-  if jax.process_index() == 0:
-    _write_json(os.path.join(workdir, 'generalisation.json'), report)
-    _write_json(os.path.join(workdir, 'final_metrics.json'), final)
-  return final
-
-
-def _write_json(path: str, obj) -> None:
-  tmp = path + '.tmp'
-  with open(tmp, 'w') as f:
-    json.dump(obj, f, indent=2, default=lambda x: np.asarray(x).tolist())
-  os.replace(tmp, path)
+  out = []
+  # One member per seed of a vmapped run (launch --seeds / --vmap_trials), each with its own workdir.
+  for (_, member_dir), final in zip(engine.member_runs(seed, workdir), engine.as_list(finals)):
+    state = restore_params(member_dir, abstract)
+    variables = {'params': state['params'], **state['model_state']}
+    report = {'route_length': task.route_length, 'iterations': _iterations(model), 'sizes': {}}
+    for size in (task.maze_size,) + tuple(s for s in eval_sizes if s != task.maze_size):
+      metrics, per_maze = evaluate_size(model, variables, task, size, eval_mazes, max_applications, fault_tolerance)
+      final.update({f'size{size}_{k}': v for k, v in metrics.items()})
+      report['sizes'][str(size)] = {'metrics': metrics, **per_maze}
+    if jax.process_index() == 0:
+      engine.write_json(os.path.join(member_dir, 'generalisation.json'), report)
+      engine.write_json(os.path.join(member_dir, 'final_metrics.json'), final)
+    out.append(final)
+  return out if isinstance(finals, list) else out[0]

@@ -1,0 +1,18 @@
+"""The maze table: the CTM and its parameter-matched LSTM (read at its last tick) x 3 seeds, on configs/ctm_maze/
+ctm_maze.gin; seeds vmapped (one program per model with --vmap_trials). The commands and the budget used for the
+README's table are in projects/ctm_maze/README.md.
+
+  launch --gin_file=configs/ctm_maze/ctm_maze.gin --sweep=configs/ctm_maze/sweeps/models.py \
+    --workdir=/tmp/ctm_maze/models --vmap_trials --sweep_workers=1
+  launch report /tmp/ctm_maze/models --group_by=MODEL --analysis=projects.ctm_maze.analysis:generalisation
+"""
+
+
+def sweep(h):
+  models = h.zip(
+    [
+      h.sweep('MODEL', [h.ref('ctm.CTM'), h.ref('lstm.LSTMBaseline')]),
+      h.sweep('USE_MOST_CERTAIN', [True, False]),
+    ]
+  )
+  return h.product([models, h.sweep('SEED', [0, 1, 2])])
