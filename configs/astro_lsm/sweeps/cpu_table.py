@@ -1,0 +1,28 @@
+"""The CPU table of projects/astro_lsm/README.md: one config (LSM, LSM+STDP or NALSM) x 5 seeds as one vmapped
+program, sized to about a minute per config on 2 cores. SEED drives the Poisson streams, the batch order and the
+read-out's init; every seed shares the liquid's wiring (network_seed 0: the wiring is static, so seeds with their
+own wiring would be five programs; sweeps/seeds.py runs those). Protocol: 50 optimizer steps of plastic
+initialisation (x 4 images x 20 ms), 100 read-out steps of 16 images, 50-ms presentations, read-out Adam 1e-2,
+200 test digits.
+
+  flock /tmp/brainnets-cpu.lock launch --gin_file=configs/astro_lsm/nalsm_digits.gin \
+    --sweep=configs/astro_lsm/sweeps/cpu_table.py --vmap_trials --workdir=/tmp/astro_lsm/nalsm
+  (likewise lsm_digits.gin -> /tmp/astro_lsm/lsm, lsm_stdp_digits.gin -> /tmp/astro_lsm/lsm_stdp)
+  launch report /tmp/astro_lsm --group_by=PLASTICITY_MODE,PRESENTATION_PLASTICITY \
+    --metrics=accuracy,branching_factor,reservoir_rate
+"""
+
+
+def sweep(h):
+  return h.product(
+    [
+      h.fixed('NUM_STEPS', 100),
+      h.fixed('BATCH_SIZE', 16),
+      h.fixed('LEARNING_RATE', 1e-2),
+      h.fixed('PLASTIC_STEPS', 50),
+      h.fixed('PRESENTATION_STEPS', 50),
+      h.fixed('EVAL_EVERY', 50),
+      h.fixed('EVAL_EXAMPLES', 200),
+      h.sweep('SEED', [0, 1, 2, 3, 4]),
+    ]
+  )
