@@ -151,6 +151,17 @@ def _last_step(workdir: str) -> str:
   return f'last logged step {json.loads(last).get("step")}'
 
 
+def config_value(run: Run, name: str, default: Any = None) -> Any:
+  """For analyses: the run's value of config key `name` (exact, or the first key ending in `.name`), macro
+  references (`{'%': MACRO}`) followed; `default` when the run has no such key."""
+  value = run.values.get(name)
+  if value is None:
+    value = next((v for k, v in sorted(run.values.items()) if ends_with(k, name) and v is not None), default)
+  while isinstance(value, dict) and set(value) == {'%'}:
+    value = run.values.get(value['%'], default)
+  return value
+
+
 # ------------------------------------------------------------------------------------------------------------------
 # Grouping.
 

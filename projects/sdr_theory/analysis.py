@@ -1,10 +1,18 @@
-"""Tables (markdown) and plots for the SDR-theory results; also a CLI that re-renders them from results.json.
+"""SDR theory: the closed forms against Monte-Carlo, as tables and plots, and as a `launch report` analysis.
 
-python -m projects.sdr_theory.report <workdir> [--out projects/sdr_theory/results]
+Each run of projects/sdr_theory/experiment.py writes results.json and, through `write_all`, tables.md and four plots
+into its own directory. On a sweep root (configs/sdr_theory/sweeps/*.py):
+
+  launch report ROOT --analysis=projects.sdr_theory.analysis:closed_forms [--out DIR]
+
+`closed_forms(report, out_dir)` reads every finished run's results.json and returns the headline table (grid,
+binomial-test agreement, largest z-score, decades lost over n, the union property, the paper's s -> M s bound), one
+column per run; it writes tables.md and the plots of the first finished run (by path) into out_dir, and those of
+every other run into out_dir/<run path>/.
 """
 
-import argparse
 import json
+import math
 import os
 
 import numpy as np
@@ -160,16 +168,110 @@ def write_all(results: dict, out: str) -> None:
   plots(results, out)
 
 
-def main():
-  parser = argparse.ArgumentParser(description=__doc__)
-  parser.add_argument('workdir')
-  parser.add_argument('--out', default=None, help='where to write tables.md and the plots (default: workdir)')
-  args = parser.parse_args()
-  with open(os.path.join(args.workdir, 'results.json')) as f:
-    results = json.load(f)
-  write_all(results, args.out or args.workdir)
-  print(tables(results))
+def _decades(fm: list[dict]) -> list[tuple[float, int, int]]:
+  """(decades lost from the smallest to the largest n at theta = s/2, a, s) for every (a, s), sorted."""
+  ns = sorted({r['n'] for r in fm})
+  out = []
+  for a, s in sorted({(r['a'], r['s']) for r in fm}):
+    at = {r['n']: r['exact_log10'] for r in fm if (r['a'], r['s'], r['theta']) == (a, s, s // 2)}
+    if ns[0] in at and ns[-1] in at and len(ns) > 1:
+      out.append((at[ns[0]] - at[ns[-1]], a, s))
+  return sorted(out)
 
 
-if __name__ == '__main__':
-  main()
+def headline(results: dict) -> list[tuple[str, str]]:
+  """The README's headline rows (check, result) computed from one run's results.json."""
+  fm, summary = results['false_match'], results['summary']
+  grid = ' x '.join(f'{k} in {{{", ".join(str(v) for v in sorted({r[k] for r in fm}))}}}' for k in ('n', 'a', 's'))
+  rows = [('grid', f'{grid} (s <= a) x every theta in 1..s')]
+  samples = [f'{fm[0]["samples"]:,} per (n, a, s) (sequential sampler)']
+  if results['explicit_check']:
+    samples.append(f'{results["explicit_check"][0]["samples"]:,} per explicit-SDR point')
+  if results['union_mc']:
+    samples.append(f'{results["union_mc"][0]["samples"]:,} per union point')
+  rows.append(('Monte-Carlo samples', '; '.join(samples)))
+  rows.append(
+    (
+      f'closed form vs Monte-Carlo, all {summary["points_checked"]} (point, theta) checks incl. union and false '
+      'negatives',
+      f'{100 * summary["fraction_pvalue_above_0.01"]:.1f} % have an exact binomial-test p-value > 0.01 (about 99 % '
+      'expected if the formulas are right)',
+    )
+  )
+  rows.append(
+    (
+      f'the {summary["resolvable_points"]} points with an expected hit count >= 20',
+      f'max abs z-score {summary["max_abs_z_resolvable"]:.2f}',
+    )
+  )
+  drops = _decades(fm)
+  if drops:
+    ns = sorted({r['n'] for r in fm})
+    (lo, a0, s0), (hi, a1, s1) = drops[0], drops[-1]
+    rows.append(
+      (
+        f'false matches vs n, theta = s/2, n = {ns[0]} -> {ns[-1]}',
+        f'fall by {lo:.1f} (a={a0}, s={s0}) to {hi:.1f} (a={a1}, s={s1}) decades',
+      )
+    )
+  mc = results['union_mc']
+  if mc:
+    r0 = mc[0]
+    ms = ', '.join(str(r['union']) for r in mc)
+    rows.append(
+      (
+        f'union, n = {r0["n"]}, a = {r0["a"]}, s = {r0["s"]}, theta = {r0["theta"]}',
+        f'M = {ms}: exact {", ".join(_fmt2(r["exact"]) for r in mc)}; '
+        f'Monte-Carlo {", ".join(_fmt2(r["mc"]) for r in mc)}',
+      )
+    )
+    big = [r for r in mc if r['union'] >= 10]
+    if big:
+      rows.append(
+        (
+          "paper's s -> M*s substitution",
+          'an upper bound: '
+          + ', '.join(f'{_fmt2(r["paper_bound"])} vs exact {_fmt2(r["exact"])} at M = {r["union"]}' for r in big)
+          + f' (n = {r0["n"]})',
+        )
+      )
+  un = results['union']
+  if un:
+    n_max, m_max = max(r['n'] for r in un), max(r['union'] for r in un)
+    top = next(r for r in un if (r['n'], r['union']) == (n_max, m_max))
+    rows.append(
+      (
+        f'union at n = {n_max} (closed form)',
+        f'{_fmt2(10 ** top["exact_log10"])} at M = {m_max} (log10 P = {top["exact_log10"]:.1f})',
+      )
+    )
+  return rows
+
+
+def _fmt2(p: float) -> str:
+  return '0' if p == 0 else f'{p:.2g}'
+
+
+def closed_forms(report, out_dir: str) -> str:
+  """`launch report` analysis: the headline table per finished run (columns), tables.md and plots written."""
+  runs = [r for r in report.runs if r.status == 'done' and os.path.isfile(os.path.join(r.workdir, 'results.json'))]
+  if not runs:
+    return 'No finished run with results.json under the root.\n'
+  columns, written = [], []
+  for i, run in enumerate(runs):
+    with open(os.path.join(run.workdir, 'results.json')) as f:
+      results = json.load(f)
+    target = out_dir if i == 0 else os.path.join(out_dir, run.path.replace('/', '_'))
+    write_all(results, target)
+    written.append(os.path.relpath(os.path.join(target, 'tables.md'), out_dir))
+    columns.append(dict(headline(results)))
+  checks = list(dict.fromkeys(k for c in columns for k in c))
+  lines = ['| check | ' + ' | '.join(r.path for r in runs) + ' |', '|---' * (1 + len(runs)) + '|']
+  for check in checks:
+    lines.append(f'| {check} | ' + ' | '.join(c.get(check, '-') for c in columns) + ' |')
+  fractions = [r.final.get('fraction_pvalue_above_0.01', math.nan) for r in runs]
+  lines += ['', f'Runs: {len(runs)}; binomial-test pass fraction per run: '
+            + ', '.join(f'{100 * f:.1f} %' for f in fractions) + '.']  # fmt: skip
+  lines += ['', 'Full tables: ' + ', '.join(written) + ' (with false_match_vs_n.png, closed_form_vs_mc.png, union.png, '
+            'false_negative.png beside each).']  # fmt: skip
+  return '\n'.join(lines) + '\n'

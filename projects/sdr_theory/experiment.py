@@ -28,6 +28,7 @@ from scipy import stats
 from common.dendritic import sdr
 from common.train import engine
 from common.train.errors import ConfigurationError
+from projects.sdr_theory import analysis
 
 
 def _binom_pvalue(hits: int, total: int, p: float) -> float:
@@ -231,7 +232,9 @@ def run(
     consistent = [{'fraction_pvalue_above_0.01': float(np.mean([r['pvalue'] > 0.01 for r in rs])),
                    'samples_per_point': float(rs[0]['samples'])} for rs in rows]  # fmt: skip
     run.log_rows(b + 1, 'train', consistent, show='fraction_pvalue_above_0.01')
-    run.save(b + 1, {'hist': run.stack([h.astype(np.int32) for h in hists])})
+    # The finiteness probe in float32: the int32 counts' sum of squares would overflow past ~46k samples.
+    run.save(b + 1, {'hist': run.stack([h.astype(np.int32) for h in hists])},
+             probe=run.stack([h.astype(np.float32) for h in hists]))  # fmt: skip
 
   finals = []
   for h, key, member_dir in zip(hists, roots, run.workdirs):
@@ -249,9 +252,7 @@ def run(
                'union_mc': un_mc, 'false_negative': fn}  # fmt: skip
     if run.is_chief:
       engine.write_json(os.path.join(member_dir, 'results.json'), results)
-      from projects.sdr_theory import report
-
-      report.write_all(results, member_dir)
+      analysis.write_all(results, member_dir)
     finals.append({'step': int(num_batches), **{k: v for k, v in summary.items() if isinstance(v, int | float)}})
   return run.finish(finals)
 
