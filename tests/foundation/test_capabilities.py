@@ -84,6 +84,20 @@ MATRIX = {
     3,
     3,
   ),
+  'projects.ctm_maze.experiment.run': (
+    ['configs/ctm_maze/ctm_maze.gin'],
+    [
+      'NUM_STEPS=4',
+      'CHECKPOINT_EVERY=2',
+      'NUM_TRAIN=32',
+      'EVAL_EXAMPLES=8',
+      'ITERATIONS=2',
+      'experiment.run.eval_sizes=(13,)',
+      'experiment.run.max_applications=2',
+    ],
+    3,
+    3,
+  ),
   'projects.nhl_tta.experiment.run': (
     ['configs/nhl_tta/online.gin'],
     [],  # 3 source steps, then 12 domains of 11 online batches (checkpoints at 3, 14, 25, ...)
