@@ -73,8 +73,9 @@ def rows(report: report_lib.Report) -> list[dict]:
     if not runs:
       continue
     stats = {key: report_lib.stat([r.final[key] for r in runs]) for key, _ in COLUMNS if key in runs[0].final}
-    ticks = sorted(int(m.group(1)) for k in runs[0].final if (m := re.fullmatch(r'tick(\d+)_accuracy', k)))
-    per_tick = [sum(r.final[f'tick{t}_accuracy'] for r in runs) / len(runs) for t in ticks]
+    # tick<t>_accuracy with t zero-padded (tick001_accuracy): ordered by the number, read by the key itself.
+    keys = sorted((k for k in runs[0].final if re.fullmatch(r'tick\d+_accuracy', k)), key=lambda k: int(k[4:-9]))
+    per_tick = [sum(r.final[k] for r in runs) / len(runs) for k in keys]
     row = {**experiment(runs[0]), 'params': int(runs[0].final.get('num_params', 0)), 'n': len(runs)}
     row.update(score=report_lib.stat([r.final[scored(r)] for r in runs]), stats=stats, per_tick=per_tick)
     out.append(row)

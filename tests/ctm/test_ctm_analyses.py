@@ -104,7 +104,7 @@ def test_parity_scores_each_model_at_its_tick(tmp_path):
   model_key = 'common.train.loop.train.model'
 
   def final(acc, last, t):
-    per_tick = {f'tick{i}_accuracy': 0.5 + 0.01 * i for i in range(1, t + 1)}
+    per_tick = {f'tick{i:03d}_accuracy': 0.5 + 0.01 * i for i in range(1, t + 1)}  # as tasks.ParityTask names them
     return {'accuracy': acc, 'accuracy_last': last, 'accuracy_best': 0.9, 'num_params': 100, 'step': 40, **per_tick}
 
   for seed in range(2):
@@ -121,4 +121,5 @@ def test_parity_scores_each_model_at_its_tick(tmp_path):
   assert names == ctm_names + ['LSTM T=1, hidden 51', 'LSTM T=4, hidden 51']
   assert rows[0][4] == report.fmt_stat(report.stat([0.7, 0.8]))  # the CTM at its most certain tick
   assert rows[3][4] == report.fmt_stat(report.stat([0.65, 0.65]))  # the LSTM at its last tick
+  assert parity_analysis.rows(report.build(report.find_runs(str(tmp_path))))[1]['per_tick'] == [0.51, 0.52, 0.53, 0.54]
   assert (tmp_path / 'accuracy.png').stat().st_size > 2000
