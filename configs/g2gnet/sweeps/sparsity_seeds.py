@@ -1,8 +1,9 @@
 """The G2GNet table's sparse rows: SPARSITY 0.5 and 0.75 x 5 seeds, for any sparse file in configs/g2gnet/.
 
-  launch --gin_file=configs/g2gnet/mlp_g2g_dst_hebbian.gin --sweep=configs/g2gnet/sweeps/sparsity_seeds.py \
-    --workdir=/tmp/g2g/mlp_g2g_dst_hebbian --sweep_workers=2
-(the same for mlp_random, mlp_g2g, mlp_g2g_dst_random and the cnn_* files; dense rows: seeds.py)
+  flock /tmp/brainnets-cpu.lock launch --gin_file=configs/g2gnet/mlp_g2g_dst_hebbian.gin \
+    --sweep=configs/g2gnet/sweeps/sparsity_seeds.py --workdir=/tmp/g2g/mlp_g2g_dst_hebbian --vmap_trials
+(the same for mlp_random, mlp_g2g, mlp_g2g_dst_random and the cnn_* files; dense rows: seeds.py). The seeds of a
+sparsity are one vmapped program.
 """
 
 
