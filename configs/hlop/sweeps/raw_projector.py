@@ -4,7 +4,7 @@ and spiking_hlop.gin. A seed whose loss turns non-finite is recorded as a failed
 under "Not averaged" with the step); the other seeds run on.
 
   flock /tmp/brainnets-cpu.lock launch --gin_file=configs/hlop/spiking_hlop.gin \
-    --sweep=configs/hlop/sweeps/raw_projector.py --workdir=/tmp/hlop/spiking/hlop_raw --vmap_trials --sweep_workers=1
+    --sweep=configs/hlop/sweeps/raw_projector.py --workdir=/tmp/cl/spiking/hlop_raw --vmap_trials --sweep_workers=1
 """
 
 SEEDS = [0, 1, 2]

@@ -3,7 +3,7 @@
 sequence (DATA_SEED 0, as sweeps/seeds.py; seeds vmapped). The default (interleaved) schedule is hlop.gin itself.
 
   flock /tmp/brainnets-cpu.lock launch --gin_file=configs/hlop/hlop.gin --sweep=configs/hlop/sweeps/schedules.py \
-    --workdir=/tmp/hlop/digits/hlop_after_task --vmap_trials --sweep_workers=1
+    --workdir=/tmp/cl/digits/hlop/hlop_after_task --vmap_trials --sweep_workers=1
 """
 
 SEEDS = [0, 1, 2]

@@ -5,7 +5,7 @@ order and the learner's keys), so the three seeds of a row train as one vmapped 
 3x cheaper than three runs. projects/hlop/README.md has the loop over configs and the report command:
 
   flock /tmp/brainnets-cpu.lock launch --gin_file=configs/hlop/hlop.gin --sweep=configs/hlop/sweeps/seeds.py \
-    --workdir=/tmp/hlop/digits/hlop --vmap_trials --sweep_workers=1
+    --workdir=/tmp/cl/digits/hlop/hlop --vmap_trials --sweep_workers=1
 """
 
 SEEDS = [0, 1, 2]

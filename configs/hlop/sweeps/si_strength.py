@@ -3,7 +3,7 @@ here): c in {0.1, 0.3, 1, 3, 10} x xi in {0.1, 1}, plus (3, 3), (10, 3), (30, 1)
 16 runs (strengths change the program, so they do not vmap).
 
   flock /tmp/brainnets-cpu.lock launch --gin_file=configs/hlop/si.gin --sweep=configs/hlop/sweeps/si_strength.py \
-    --workdir=/tmp/hlop/si_strength --sweep_workers=1
+    --workdir=/tmp/cl/si_strength --sweep_workers=1
 """
 
 GRID = [(c, xi) for c in (0.1, 0.3, 1.0, 3.0, 10.0) for xi in (0.1, 1.0)]
