@@ -1,6 +1,6 @@
 """The power-law rehearsal table, as a `launch report` analysis: the continual table plus forward facilitation.
 
-  launch report /tmp/plr/digits --group_by=trainer.train.learner,Rehearsal.schedule,Rehearsal.exponent \
+  launch report /tmp/cl/digits/rehearsal --group_by=trainer.train.learner,Rehearsal.schedule,Rehearsal.exponent \
     --analysis=projects.power_law_rehearsal.analysis:rehearsal --out=projects/power_law_rehearsal/results/digits
 
 Everything of common.continual.report.continual (table in percentage points, summary.png, matrices.png), plus

@@ -4,7 +4,7 @@ initial weights, batch order, buffer and replay draws), so a row's seeds train a
 (--vmap_trials). projects/power_law_rehearsal/README.md has the loop over configs and the report command:
 
   flock /tmp/brainnets-cpu.lock launch --gin_file=configs/power_law_rehearsal/uniform.gin \
-    --sweep=configs/power_law_rehearsal/sweeps/seeds.py --workdir=/tmp/plr/digits/uniform --vmap_trials \
+    --sweep=configs/power_law_rehearsal/sweeps/seeds.py --workdir=/tmp/cl/digits/rehearsal/uniform --vmap_trials \
     --sweep_workers=1
 """
 
