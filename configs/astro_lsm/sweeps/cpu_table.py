@@ -9,7 +9,7 @@ branching factor counts spikes between its 25-ms edge buffers), 100 test digits,
     --sweep=configs/astro_lsm/sweeps/cpu_table.py --vmap_trials --workdir=/tmp/astro_lsm/nalsm
   (likewise lsm_digits.gin -> /tmp/astro_lsm/lsm, lsm_stdp_digits.gin -> /tmp/astro_lsm/lsm_stdp)
   launch report /tmp/astro_lsm --group_by=PLASTICITY_MODE,PRESENTATION_PLASTICITY \
-    --metrics=accuracy,branching_factor,reservoir_rate
+    --metrics=accuracy,branching_factor,reservoir_rate --analysis=projects.astro_lsm.analysis:comparison
 """
 
 
