@@ -177,14 +177,18 @@ def train(
 
   batches = _GivenBatch(task) if _streaming(task) else task
 
-  def one_step(state, arrays, data_key, dropout_key, member):
+  def one_step(state, arrays, data_key, dropout_key, member, step):
+    # Every member is at the same step, so the step also comes in unbatched (member axis None): a hook's
+    # lax.cond on it (e.g. dynamic sparsity's rewiring rounds) stays a branch under vmap instead of becoming a
+    # select that runs the rare branch at every step.
+    state = {**state, 'step': step}
     tx = switch_optimizer(txs, member)
     return make_train_step(model, batches, tx, mesh, after_step)(state, arrays, data_key, dropout_key)
 
   # In-memory data live on the device and are indexed inside the step (no per-step transfer); a streaming task's
   # iterators (one per seed) read each host's slice of every global batch, which is passed to the step instead.
   streams = _Iterators(run, task) if _streaming(task) else None
-  axes = (0, 0 if streams and run.vmapped else None, 0, 0, 0)
+  axes = (0, 0 if streams and run.vmapped else None, 0, 0, 0, None)
   train_step = run.jit(accumulating(one_step), member_axes=(0, 0, *axes[1:]), donate_argnums=(0, 1))
   eval_step = make_eval_step(model, task)
   if streams is None:
@@ -196,7 +200,9 @@ def train(
   # Every argument is committed to the devices the way the step's outputs are, so the second call reuses the first
   # call's executable (uncommitted arguments would compile the step twice).
   data_key, dropout_key, member = run.place((run.key('data'), run.key('dropout'), members))
-  shapes = jax.eval_shape(run.jit(one_step, member_axes=axes), state, arrays, data_key, dropout_key, member)[1]
+  step_of = lambda s: run.place(np.int32(s), per_member=False)  # noqa: E731  (committed: one executable)
+  shapes = jax.eval_shape(run.jit(one_step, member_axes=axes), state, arrays, data_key, dropout_key, member, step_of(0))
+  shapes = shapes[1]
   zero_metrics = lambda: run.place(jax.tree_util.tree_map(lambda s: np.zeros(s.shape, s.dtype), shapes))  # noqa: E731
 
   # 4. The loop. Host syncs happen only at log/eval/checkpoint boundaries.
@@ -204,7 +210,7 @@ def train(
   for step in range(run.start_step + 1, num_steps + 1):
     if streams is not None and step > run.start_step + 1:
       arrays = streams.next()
-    state, metric_sums = train_step(state, metric_sums, arrays, data_key, dropout_key, member)
+    state, metric_sums = train_step(state, metric_sums, arrays, data_key, dropout_key, member, step_of(step - 1))
     since_log += 1
     if step == run.start_step + 1:
       run.first_step_done(step, state)
