@@ -225,9 +225,9 @@ def _plot(by_label, measured, ns, path) -> None:
       ys = [np.mean([m.get(f'perturb_{e}', np.nan) for m in ms]) for e in PERTURB]
       axes[2].plot(PERTURB, ys, marker='o', label=label)
       ys = [np.mean([m.get(f'ablate_long_{k}', np.nan) for m in ms]) for k in ABLATE]
-      axes[3].plot(ABLATE, ys, marker='s', label=f'{label}: longest-tau units')
+      (line,) = axes[3].plot(ABLATE, ys, marker='s', label=f'{label}: longest-tau units')
       ys = [np.mean([m.get(f'ablate_random_{k}', np.nan) for m in ms]) for k in ABLATE]
-      axes[3].plot(ABLATE, ys, marker='s', ls='--', label=f'{label}: random units')
+      axes[3].plot(ABLATE, ys, marker='s', ls='--', color=line.get_color(), label=f'{label}: random units')
   axes[0].set(xlabel='N', ylabel='step learned', title='training speed')
   axes[1].set(xlabel='N', ylabel='mean single-neuron tau', title='tau when N was learned')
   axes[2].set(xlabel='eps', ylabel='accuracy kept above chance', xscale='log', title='W_rec perturbation')
