@@ -13,23 +13,15 @@ held-out few-shot accuracy above every baseline's: holds when the paired gap is 
 errors. Writes fscl.png: ACC and few-shot accuracy against SHOTS per learner.
 """
 
-import math
 import os
-from typing import Any
 
+from launch import claims
 from launch import report as report_lib
+from launch.report import config_value
 
 NAMES = {'Learner': 'finetune', 'EWC': 'ewc', 'Joint': 'joint', 'FastSlow': 'fast_slow'}
 ORDER = ('finetune', 'ewc', 'joint', 'fast_slow')
 METRICS = ('acc', 'few_shot_accuracy', 'bwt', 'learning_acc')
-
-
-def config_value(run, name: str, default: Any = None) -> Any:
-  """The value of config key `name` (macro references followed)."""
-  value = run.values.get(name, default)
-  while isinstance(value, dict) and set(value) == {'%'}:
-    value = run.values.get(value['%'], default)
-  return value
 
 
 def learner_of(run) -> str:
@@ -60,49 +52,6 @@ def table_data(report) -> dict:
   }
 
 
-def paired_gap(a: dict, b: dict):
-  """(mean, standard error, n) of a - b over the seeds both have, or None."""
-  diffs = [a[s] - b[s] for s in sorted(set(a) & set(b))]
-  if not diffs:
-    return None
-  st = report_lib.stat(diffs)
-  return st.mean, (st.std / math.sqrt(st.n) if st.std is not None else None), st.n
-
-
-def at_least(gap) -> str:
-  if gap is None:
-    return 'not measured'
-  mean, sem, _ = gap
-  if mean >= 0:
-    return 'at least: holds'
-  if sem is not None and -mean <= 2 * sem:
-    return 'below, within noise (< 2 SE)'
-  return 'below: does not hold'
-
-
-def better(gap) -> str:
-  if gap is None:
-    return 'not measured'
-  mean, sem, _ = gap
-  if sem is not None and mean > 2 * sem:
-    return 'better: holds'
-  if sem is not None and mean < -2 * sem:
-    return 'worse: does not hold'
-  return 'not distinguishable (within 2 SE): does not hold'
-
-
-def _cell(values: dict, key: tuple) -> str:
-  got = values.get(key)
-  return report_lib.fmt_stat(report_lib.stat(list(got.values()))) if got else '-'
-
-
-def _gap_text(gap) -> str:
-  if gap is None:
-    return '-'
-  mean, sem, n = gap
-  return f'{mean:+.4f}' + (f' ± {sem:.4f}' if sem is not None else '') + f' (n={n})'
-
-
 def fscl(report, out: str) -> str:
   data = table_data(report)
   values, learners = data['values'], data['learners']
@@ -117,7 +66,7 @@ def fscl(report, out: str) -> str:
   for s in data['shots']:
     for n in learners:
       if (s, n, 'acc') in values:
-        lines.append(f'| {s} | {n} | ' + ' | '.join(_cell(values, (s, n, m)) for m in METRICS) + ' |')
+        lines.append(f'| {s} | {n} | ' + ' | '.join(claims.seeds_cell(values.get((s, n, m))) for m in METRICS) + ' |')
   if 'fast_slow' in learners:
     lines += [
       '',
@@ -128,12 +77,14 @@ def fscl(report, out: str) -> str:
     ]
     for s in data['shots']:
       if 'joint' in learners:
-        gap = paired_gap(values.get((s, 'fast_slow', 'acc'), {}), values.get((s, 'joint', 'acc'), {}))
-        lines.append(f'| {s} | (1) ACC at least joint | fast_slow - joint | {_gap_text(gap)} | {at_least(gap)} |')
+        gap = claims.paired_gap(values.get((s, 'fast_slow', 'acc'), {}), values.get((s, 'joint', 'acc'), {}))
+        lines.append(
+          f'| {s} | (1) ACC at least joint | fast_slow - joint | {claims.gap_text(gap)} | {claims.at_least(gap)} |'
+        )
       for b in [n for n in learners if n != 'fast_slow']:
         few = [values.get((s, n, 'few_shot_accuracy'), {}) for n in ('fast_slow', b)]
-        gap = paired_gap(*few)
-        lines.append(f'| {s} | (2) better few-shot | fast_slow - {b} | {_gap_text(gap)} | {better(gap)} |')
+        gap = claims.paired_gap(*few)
+        lines.append(f'| {s} | (2) better few-shot | fast_slow - {b} | {claims.gap_text(gap)} | {claims.above(gap)} |')
   if data['not_done']:
     lines += ['', f'{data["not_done"]} run(s) did not finish and are not counted (see "Not averaged").']
   if values:

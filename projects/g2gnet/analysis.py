@@ -11,23 +11,15 @@ negative gap is called "below, within noise" when it is within 2 standard errors
 Writes g2gnet.png: test accuracy against sparsity per model, one line per variant, dense as a band.
 """
 
-import math
 import os
-from typing import Any
 
+from launch import claims
 from launch import report as report_lib
+from launch.report import config_value
 
 VARIANTS = ('dense', 'random-sparse', 'G2G', 'G2G+DST (random)', 'G2G+DST (Hebbian)')
 MODELS = {'SparseMLP': 'MLP 64-256-256-10', 'SparseCNN': 'CNN conv32-conv64-256-10'}
 METRIC = 'accuracy'
-
-
-def config_value(run, name: str, default: Any = None) -> Any:
-  """The value of config key `name` (macro references followed)."""
-  value = run.values.get(name, default)
-  while isinstance(value, dict) and set(value) == {'%'}:
-    value = run.values.get(value['%'], default)
-  return value
 
 
 def model_of(run) -> str:
@@ -62,37 +54,6 @@ def table_data(report) -> dict:
   return {'models': models, 'values': values, 'not_done': len(report.runs) - done}
 
 
-def paired_gap(a: dict, b: dict):
-  """(mean, standard error, n) of a - b over the seeds both have, or None."""
-  diffs = [a[s] - b[s] for s in sorted(set(a) & set(b))]
-  if not diffs:
-    return None
-  st = report_lib.stat(diffs)
-  return st.mean, (st.std / math.sqrt(st.n) if st.std is not None else None), st.n
-
-
-def verdict(gap) -> str:
-  if gap is None:
-    return 'not measured'
-  mean, sem, _ = gap
-  if mean >= 0:
-    return 'at or above: holds'
-  if sem is not None and -mean <= 2 * sem:
-    return 'below, within noise (< 2 SE)'
-  return 'below: does not hold'
-
-
-def _cell(seeds: dict | None) -> str:
-  return report_lib.fmt_stat(report_lib.stat(list(seeds.values()))) if seeds else '-'
-
-
-def _gap_text(gap) -> str:
-  if gap is None:
-    return '-'
-  mean, sem, n = gap
-  return f'{mean:+.4f}' + (f' ± {sem:.4f}' if sem is not None else '') + f' (n={n})'
-
-
 def g2g(report, out: str) -> str:
   data = table_data(report)
   values = data['values']
@@ -105,7 +66,9 @@ def g2g(report, out: str) -> str:
   ]
   for m in data['models']:
     for v in VARIANTS:
-      cells = [_cell(values.get((m, v, 0.0)))] + [_cell(values.get((m, v, s))) for s in sparsities]
+      cells = [claims.seeds_cell(values.get((m, v, 0.0)))] + [
+        claims.seeds_cell(values.get((m, v, s))) for s in sparsities
+      ]
       if any(c != '-' for c in cells):
         lines.append(f'| {m} | {v} | ' + ' | '.join(cells) + ' |')
   lines += [
@@ -120,13 +83,13 @@ def g2g(report, out: str) -> str:
     for s in sparsities:
       for v in ('G2G', 'G2G+DST (random)', 'G2G+DST (Hebbian)'):
         if (m, v, s) in values:
-          gap = paired_gap(values[(m, v, s)], dense)
-          lines.append(f'| {m} | {v} - dense | {s:.0%} | {_gap_text(gap)} | {verdict(gap)} |')
+          gap = claims.paired_gap(values[(m, v, s)], dense)
+          lines.append(f'| {m} | {v} - dense | {s:.0%} | {claims.gap_text(gap)} | {claims.at_least(gap)} |')
     for s in sparsities:
       heb, rnd = values.get((m, 'G2G+DST (Hebbian)', s)), values.get((m, 'G2G+DST (random)', s))
       if heb and rnd:
-        gap = paired_gap(heb, rnd)
-        lines.append(f'| {m} | Hebbian - random regrowth | {s:.0%} | {_gap_text(gap)} | {verdict(gap)} |')
+        gap = claims.paired_gap(heb, rnd)
+        lines.append(f'| {m} | Hebbian - random regrowth | {s:.0%} | {claims.gap_text(gap)} | {claims.at_least(gap)} |')
   if data['not_done']:
     lines += ['', f'{data["not_done"]} run(s) did not finish and are not counted (see "Not averaged").']
   if values:

@@ -14,21 +14,14 @@ runs' metrics.jsonl).
 import json
 import math
 import os
-from typing import Any
 
+from launch import claims
 from launch import report as report_lib
+from launch.report import config_value
 
 ORDER = ('homeostatic', 'random', 'constant', 'constant_2x', 'homeostatic_2x')
 GAPS = (('homeostatic', 'random'), ('homeostatic', 'constant'), ('homeostatic', 'constant_2x'))
 MATCHED_GAP = ('homeostatic_2x', 'constant_2x')  # regulation against a constant rate at the same eta0
-
-
-def config_value(run, name: str, default: Any = None) -> Any:
-  """The value of macro `name` in the run's config (macro references followed)."""
-  value = run.values.get(name, default)
-  while isinstance(value, dict) and set(value) == {'%'}:
-    value = run.values.get(value['%'], default)
-  return value
 
 
 def condition(run) -> tuple[tuple, str]:
@@ -43,6 +36,11 @@ def condition(run) -> tuple[tuple, str]:
 def learner(run, base_lr: float) -> str:
   mode, lr = config_value(run, 'MODE'), float(config_value(run, 'LR_INIT'))
   return mode if math.isclose(lr, base_lr) else f'{mode}_{lr / base_lr:g}x'
+
+
+def paired_gap(values: dict, cond: str, a: str, b: str, metric: str = 'mean_online_accuracy'):
+  """Learner a - learner b under condition `cond`, paired by seed (launch/claims.py), or None."""
+  return claims.paired_gap(values.get((cond, a, metric), {}), values.get((cond, b, metric), {}))
 
 
 def table_data(report) -> dict:
@@ -71,28 +69,6 @@ def table_data(report) -> dict:
   }
 
 
-def paired_gap(values: dict, cond: str, a: str, b: str, metric: str = 'mean_online_accuracy'):
-  """(mean, standard error, n) of a - b over the seeds both have, or None."""
-  va, vb = values.get((cond, a, metric), {}), values.get((cond, b, metric), {})
-  diffs = [va[s] - vb[s] for s in sorted(set(va) & set(vb))]
-  if not diffs:
-    return None
-  st = report_lib.stat(diffs)
-  return st.mean, (st.std / math.sqrt(st.n) if st.std is not None else None), st.n
-
-
-def _cell(values: dict, key: tuple) -> str:
-  got = values.get(key)
-  return report_lib.fmt_stat(report_lib.stat(list(got.values()))) if got else '-'
-
-
-def _gap_text(gap) -> str:
-  if gap is None:
-    return '-'
-  mean, sem, _ = gap
-  return f'{mean:+.4f}' + (f' ± {sem:.4f}' if sem is not None else '')
-
-
 def concept_shift(report, out: str) -> str:
   data = table_data(report)
   conds, learners, values = data['conditions'], data['learners'], data['values']
@@ -106,8 +82,8 @@ def concept_shift(report, out: str) -> str:
     '|---|' + '---|' * (len(learners) + len(gaps)),
   ]
   for c in conds:
-    cells = [_cell(values, (c, n, 'mean_online_accuracy')) for n in learners]
-    cells += [_gap_text(paired_gap(values, c, a, b)) for a, b in gaps]
+    cells = [claims.seeds_cell(values.get((c, n, 'mean_online_accuracy'))) for n in learners]
+    cells += [claims.gap_text(paired_gap(values, c, a, b)) for a, b in gaps]
     lines.append(f'| {c} | ' + ' | '.join(cells) + ' |')
   lines += [
     '',
@@ -118,8 +94,8 @@ def concept_shift(report, out: str) -> str:
     '|---|' + '---|' * (2 * len(learners)),
   ]
   for c in conds:
-    cells = [_cell(values, (c, n, 'mean_accuracy')) for n in learners]
-    cells += [_cell(values, (c, n, 'mean_lr')) for n in learners]
+    cells = [claims.seeds_cell(values.get((c, n, 'mean_accuracy'))) for n in learners]
+    cells += [claims.seeds_cell(values.get((c, n, 'mean_lr'))) for n in learners]
     lines.append(f'| {c} | ' + ' | '.join(cells) + ' |')
   if data['not_done']:
     lines += ['', f'{data["not_done"]} run(s) did not finish and are not counted (see "Not averaged").']

@@ -16,22 +16,15 @@ each run's domains.json) and per severity, one line per method.
 import json
 import math
 import os
-from typing import Any
 
+from launch import claims
 from launch import report as report_lib
+from launch.report import config_value
 
 ORDER = ('source', 'norm', 'tent', 'hebbian', 'nhl')
 STEP_SIZES = {'tent': ('ADAPT_LR',), 'hebbian': ('HEBBIAN_LR',), 'nhl': ('ADAPT_LR', 'HEBBIAN_LR')}
 CLAIM_BASELINES = ('source', 'tent')  # the claim: NHL above source-only and TENT
 OTHER_BASELINES = ('norm', 'hebbian')
-
-
-def config_value(run, name: str, default: Any = None) -> Any:
-  """The value of config key `name` (macro references followed)."""
-  value = run.values.get(name, default)
-  while isinstance(value, dict) and set(value) == {'%'}:
-    value = run.values.get(value['%'], default)
-  return value
 
 
 def _setting(run) -> tuple:
@@ -80,40 +73,6 @@ def table_data(report) -> dict:
   }
 
 
-def paired_gap(a: dict, b: dict):
-  """(mean, standard error, n) of a - b over the seeds both have, or None."""
-  diffs = [a[s] - b[s] for s in sorted(set(a) & set(b))]
-  if not diffs:
-    return None
-  st = report_lib.stat(diffs)
-  return st.mean, (st.std / math.sqrt(st.n) if st.std is not None else None), st.n
-
-
-def verdict(gap) -> str:
-  if gap is None:
-    return 'not measured'
-  mean, sem, _ = gap
-  if sem is None:
-    return 'above' if mean > 0 else 'not above'
-  if mean > 2 * sem:
-    return 'above: holds'
-  if mean < -2 * sem:
-    return 'below: does not hold'
-  return 'not distinguishable (within 2 SE): does not hold'
-
-
-def _cell(values: dict, key: tuple) -> str:
-  got = values.get(key)
-  return report_lib.fmt_stat(report_lib.stat(list(got.values()))) if got else '-'
-
-
-def _gap_text(gap) -> str:
-  if gap is None:
-    return '-'
-  mean, sem, n = gap
-  return f'{mean:+.4f}' + (f' ± {sem:.4f}' if sem is not None else '') + f' (n={n})'
-
-
 def online(report, out: str) -> str:
   data = table_data(report)
   labels, values = data['labels'], data['values']
@@ -131,7 +90,7 @@ def online(report, out: str) -> str:
     '|---|' + '---|' * len(columns),
   ]
   for lab in labels:
-    lines.append(f'| {lab} | ' + ' | '.join(_cell(values, (lab, m)) for m, _ in columns) + ' |')
+    lines.append(f'| {lab} | ' + ' | '.join(claims.seeds_cell(values.get((lab, m))) for m, _ in columns) + ' |')
   nhl = [lab for lab in labels if lab.startswith('nhl')]
   if len(nhl) == 1 and len(labels) == len({lab.split(' ')[0] for lab in labels}):
     lines += [
@@ -145,9 +104,9 @@ def online(report, out: str) -> str:
     for b in CLAIM_BASELINES + OTHER_BASELINES:
       if b not in labels:
         continue
-      gaps = [paired_gap(values.get(('nhl', m), {}), values.get((b, m), {})) for m in
+      gaps = [claims.paired_gap(values.get(('nhl', m), {}), values.get((b, m), {})) for m in
               ['online_accuracy'] + [f'online_accuracy_sev{s}' for s in sev]]  # fmt: skip
-      lines.append(f'| nhl - {b} | ' + ' | '.join(_gap_text(g) for g in gaps) + f' | {verdict(gaps[0])} |')
+      lines.append(f'| nhl - {b} | ' + ' | '.join(claims.gap_text(g) for g in gaps) + f' | {claims.above(gaps[0])} |')
   if data['not_done']:
     lines += ['', f'{data["not_done"]} run(s) did not finish and are not counted (see "Not averaged").']
   if labels:

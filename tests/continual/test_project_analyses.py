@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from launch import report
+from launch import claims, report
 from projects.fscl import analysis as fscl_analysis
 from projects.nhl_tta import analysis as nhl_analysis
 
@@ -28,12 +28,12 @@ def test_fscl_claims_are_paired_by_seed(tmp_path):
   data = fscl_analysis.table_data(report.build(runs))
   assert data['learners'] == ['finetune', 'joint', 'fast_slow'] and data['shots'] == [10]
   values = data['values']
-  gap = fscl_analysis.paired_gap(values[(10, 'fast_slow', 'acc')], values[(10, 'joint', 'acc')])
+  gap = claims.paired_gap(values[(10, 'fast_slow', 'acc')], values[(10, 'joint', 'acc')])
   assert gap[0] == pytest.approx(0.0) and gap[2] == 3
-  assert fscl_analysis.at_least((-0.01, 0.006, 5)) == 'below, within noise (< 2 SE)'
-  assert fscl_analysis.better((0.01, 0.006, 5)).startswith('not distinguishable')
+  assert claims.at_least((-0.01, 0.006, 5)) == 'below, within noise (< 2 SE)'
+  assert claims.above((0.01, 0.006, 5)).startswith('not distinguishable')
   text = fscl_analysis.fscl(report.build(runs), str(tmp_path))
-  assert '| 10 | (2) better few-shot | fast_slow - finetune | +0.2167 ± 0.0088 (n=3) | better: holds |' in text
+  assert '| 10 | (2) better few-shot | fast_slow - finetune | +0.2167 ± 0.0088 (n=3) | above: holds |' in text
   assert '| 10 | fast_slow | 0.990 ± 0.010 | 0.837 ± 0.032 |' in text
   assert (tmp_path / 'fscl.png').stat().st_size > 2000
 
@@ -59,7 +59,7 @@ def test_nhl_table_gaps_and_domain_plot(tmp_path):
   text = nhl_analysis.online(report.build(runs), str(tmp_path))
   # nhl - tent: +0.02, +0.01, +0.03 -> mean 0.02, SE 0.00577: above by more than 2 SE
   assert '| nhl - tent | +0.0200 ± 0.0058 (n=3) |' in text and '| above: holds |' in text
-  assert nhl_analysis.verdict((0.01, 0.006, 5)).startswith('not distinguishable')
+  assert claims.above((0.01, 0.006, 5)).startswith('not distinguishable')
   assert (tmp_path / 'nhl_tta.png').stat().st_size > 2000
 
 

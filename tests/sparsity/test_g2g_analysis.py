@@ -2,7 +2,7 @@
 
 import pytest
 
-from launch import report
+from launch import claims, report
 from projects.g2gnet import analysis
 
 MLP = {'@': 'common.sparsity.models.SparseMLP', 'call': True}
@@ -37,12 +37,12 @@ def test_variants_and_paired_gaps():
   assert data['models'] == ['MLP 64-256-256-10']
   values = data['values']
   assert set(k[1] for k in values) == {'dense', 'G2G', 'G2G+DST (random)', 'G2G+DST (Hebbian)'}
-  gap = analysis.paired_gap(values[('MLP 64-256-256-10', 'G2G', 0.75)], values[('MLP 64-256-256-10', 'dense', 0.0)])
+  gap = claims.paired_gap(values[('MLP 64-256-256-10', 'G2G', 0.75)], values[('MLP 64-256-256-10', 'dense', 0.0)])
   assert gap[0] == pytest.approx(0.02 / 3) and gap[2] == 3
   assert gap[1] == pytest.approx(report.stat([0.01, -0.01, 0.02]).std / 3**0.5)
-  assert analysis.verdict(gap) == 'at or above: holds'
-  assert analysis.verdict((-0.01, 0.006, 3)) == 'below, within noise (< 2 SE)'
-  assert analysis.verdict((-0.01, 0.004, 3)) == 'below: does not hold'
+  assert claims.at_least(gap) == 'at least: holds'
+  assert claims.at_least((-0.01, 0.006, 3)) == 'below, within noise (< 2 SE)'
+  assert claims.at_least((-0.01, 0.004, 3)) == 'below: does not hold'
 
 
 def test_table_and_plot(tmp_path):
