@@ -14,19 +14,10 @@ import os
 from typing import Any
 
 from launch import report as report_lib
+from launch.report import config_value
 
 METHODS = ('none', 'homogeneous', 'heterogeneous')
 TASK_KEY = 'experiment.run.task'
-
-
-def config_value(run, name: str, default: Any = None) -> Any:
-  """The run's value of config key `name` (exact, or ending in `.name`), macro references followed."""
-  value = run.values.get(name)
-  if value is None:
-    value = next((v for k, v in run.values.items() if k.endswith('.' + name)), default)
-  while isinstance(value, dict) and set(value) == {'%'}:
-    value = run.values.get(value['%'], default)
-  return value
 
 
 def settings(report) -> dict[str, dict[str, list[tuple[float, Any, Any]]]]:

@@ -19,6 +19,7 @@ import os
 import re
 
 from launch import report as report_lib
+from launch.report import config_value
 
 COLUMNS = (
   ('accuracy', 'at most certain tick'),
@@ -28,16 +29,8 @@ COLUMNS = (
 )
 
 
-def _value(run: report_lib.Run, name: str, default=None):
-  """The run's binding `name` (exact, or the key ending in `.name`), else `default`."""
-  for k, v in run.values.items():
-    if k == name or k.endswith('.' + name):
-      return v
-  return default
-
-
 def model_name(run: report_lib.Run) -> str:
-  model = _value(run, 'loop.train.model')
+  model = config_value(run, 'loop.train.model')
   name = model.get('@', '?') if isinstance(model, dict) else '?'
   return 'LSTM' if name.endswith('LSTMBaseline') else name.rpartition('.')[2]
 
@@ -47,13 +40,13 @@ def experiment(run: report_lib.Run) -> dict:
   lstm = model_name(run) == 'LSTM'
   return {
     'model': model_name(run),
-    'T': _value(run, 'ITERATIONS'),
-    'width': f'hidden {_value(run, "LSTM_HIDDEN")}' if lstm else f'D {_value(run, "D_MODEL")}',
+    'T': config_value(run, 'ITERATIONS'),
+    'width': f'hidden {config_value(run, "LSTM_HIDDEN")}' if lstm else f'D {config_value(run, "D_MODEL")}',
     'ablation': ', '.join(
       text
       for text, on in (
-        ('shared NLM', bool(_value(run, 'CTM.shared_nlm', False))),
-        ('post-activation readout', _value(run, 'CTM.readout', 'synch') == 'post'),
+        ('shared NLM', bool(config_value(run, 'CTM.shared_nlm', False))),
+        ('post-activation readout', config_value(run, 'CTM.readout', 'synch') == 'post'),
       )
       if on
     ),

@@ -13,21 +13,11 @@ import os
 from typing import Any
 
 from launch import report as report_lib
+from launch.report import config_value
 
 CHANCE = 0.1  # digits: 10 classes
 MARGIN = 0.05  # collapsed: accuracy <= chance + this margin (or non-finite values)
 DIVERGED = 'TrainingDiverged'
-
-
-def config_value(run, suffix: str, default: Any = None) -> Any:
-  """The run's value of the config key ending in `suffix` (a macro name or Class.param), macros followed, or
-  `default`."""
-  for key, value in run.values.items():
-    if key == suffix or key.endswith('.' + suffix):
-      while isinstance(value, dict) and set(value) == {'%'}:  # a macro reference: its own binding's value
-        value = run.values.get(value['%'], default)
-      return value
-  return default
 
 
 def collapsed(run) -> bool | None:
