@@ -7,8 +7,8 @@ ROOT holds runs of configs/astro_lsm/{lsm,lsm_stdp,nalsm}_digits.gin. A run is l
 (PLASTICITY_MODE: 'none' = LSM, 'stdp' = LSM+STDP, 'astro' = NALSM). From each run's metrics.jsonl the eval rows
 give the branching factor at every evaluation (the branching factor over training); from its final metrics the
 read-out accuracy. Claims: (1) the astrocyte holds the branching factor near 1: |sigma - 1| of the NALSM below the
-other two; (2) accuracy ranks NALSM > LSM+STDP > LSM. A difference counts when the two means differ by more than
-two standard errors of their difference (Welch); otherwise it is 'not resolved'.
+other two; (2) accuracy ranks NALSM > LSM+STDP > LSM. Each claim is judged on seed-paired differences with
+launch/claims.py ('above: holds' when the mean difference exceeds 2 standard errors).
 
 Writes <out>/branching.png (branching factor against step, mean ± sd per model) and returns Markdown.
 """
@@ -19,6 +19,7 @@ import os
 import numpy as np
 
 from common.train.metrics import read_jsonl
+from launch import claims
 from launch import report as report_lib
 
 NAMES = {'none': 'LSM', 'stdp': 'LSM+STDP', 'astro': 'NALSM'}
@@ -35,18 +36,6 @@ def _ms(values) -> str:
   if not v:
     return '-'
   return f'{np.mean(v):.4g} ± {np.std(v, ddof=1):.2g}' if len(v) > 1 else f'{v[0]:.4g}'
-
-
-def _gap(a, b, name_a, name_b, what) -> str:
-  """Verdict on mean(a) > mean(b)."""
-  if len(a) < 2 or len(b) < 2:
-    return f'{name_a} vs {name_b} ({what}): not resolved (fewer than 2 runs)'
-  diff = float(np.mean(a) - np.mean(b))
-  se = math.sqrt(np.var(a, ddof=1) / len(a) + np.var(b, ddof=1) / len(b))
-  if abs(diff) <= 2 * se:
-    return f'{name_a} vs {name_b} ({what}): not resolved (difference {diff:.3g}, 2 SE {2 * se:.2g})'
-  word = 'above' if diff > 0 else 'below'
-  return f'{name_a} {word} {name_b} ({what}) by {abs(diff):.3g} (2 SE {2 * se:.2g})'
 
 
 def comparison(report: report_lib.Report, out_dir: str) -> str:
@@ -78,15 +67,22 @@ def comparison(report: report_lib.Report, out_dir: str) -> str:
     'sigma: branching factor of the eval presentations (1 = critical); reservoir rate: spikes/neuron/step.',
     '',
   ]
-  final = {m: [r.final['accuracy'] for r in runs[m]] for m in models}
-  off = {m: [abs(r.final['branching_factor'] - 1.0) for r in runs[m] if 'branching_factor' in r.final] for m in models}
-  lines.append('Verdicts:')
+
+  def by_seed(m, fn):
+    return {report_lib.config_value(r, 'SEED'): fn(r) for r in runs[m]}
+
+  acc = {m: by_seed(m, lambda r: r.final['accuracy']) for m in models}
+  near = {m: by_seed(m, lambda r: -abs(r.final.get('branching_factor', math.nan) - 1.0)) for m in models}
+  lines += ['| claim | difference (seed-paired) | mean ± SE | verdict |', '|---|---|---|---|']
   for a, b in (('NALSM', 'LSM+STDP'), ('LSM+STDP', 'LSM'), ('NALSM', 'LSM')):
-    if a in final and b in final:
-      lines.append(f'- {_gap(final[a], final[b], a, b, "accuracy")}')
+    if a in acc and b in acc:
+      gap = claims.paired_gap(acc[a], acc[b])
+      lines.append(f'| (2) accuracy {a} above {b} | {a} - {b} | {claims.gap_text(gap)} | {claims.above(gap)} |')
   for other in ('LSM', 'LSM+STDP'):
-    if 'NALSM' in off and other in off:
-      lines.append(f'- {_gap(off[other], off["NALSM"], other, "NALSM", "final |sigma - 1|; above = NALSM nearer 1")}')
+    if 'NALSM' in near and other in near:
+      gap = claims.paired_gap(near['NALSM'], near[other])
+      claim, cell = f'(1) NALSM nearer sigma = 1 than {other}', f'abs(sigma - 1): {other} - NALSM'
+      lines.append(f'| {claim} | {cell} | {claims.gap_text(gap)} | {claims.above(gap)} |')
   _plot(curves, os.path.join(out_dir, 'branching.png'))
   lines += ['', 'Plot: branching.png (branching factor against step).']
   return '\n'.join(lines) + '\n'

@@ -32,7 +32,8 @@ def test_table_and_verdicts(tmp_path):
   built = report.build(report.find_runs(str(tmp_path)), group_by=['PLASTICITY_MODE'])
   text = analysis.comparison(built, str(tmp_path))
   assert '| NALSM | 3 | 0.91 ± 0.01 | 1.11 ± 0.01 | 1.01 ± 0.01 | 0.11 ± 0.01 |' in text
-  assert '- NALSM above LSM+STDP (accuracy) by 0.1' in text
-  assert '- LSM+STDP vs LSM (accuracy): not resolved' in text
-  assert '- LSM above NALSM (final |sigma - 1|; above = NALSM nearer 1) by 0.3' in text
+  assert '| (2) accuracy NALSM above LSM+STDP | NALSM - LSM+STDP | +0.1000 ± 0.0000 (n=3) | above: holds |' in text
+  assert '| (2) accuracy LSM+STDP above LSM | LSM+STDP - LSM | +0.0000 ± 0.0000 (n=3) | not distinguishable' in text
+  near = '| (1) NALSM nearer sigma = 1 than LSM | abs(sigma - 1): LSM - NALSM | +0.3000 ± 0.0000 (n=3) | above: holds |'
+  assert near in text
   assert os.path.isfile(os.path.join(tmp_path, 'branching.png'))
