@@ -1,5 +1,6 @@
 """The CPU table of projects/astro_lsm/README.md: one config (LSM, LSM+STDP or NALSM) x 5 seeds as one vmapped
-program, sized to under two minutes per config on 2 cores. SEED drives the Poisson streams, the batch order and the
+program, sized to a few minutes per config on 2 cores (LSM 21 s, NALSM 124 s, LSM+STDP 249 s under load).
+SEED drives the Poisson streams, the batch order and the
 read-out's init; every seed shares the liquid's wiring (network_seed 0: the wiring is static, so seeds with their
 own wiring would be five programs; sweeps/seeds.py runs those). Protocol: 50 read-out steps of 8 images (Adam
 1e-2), the first 25 also a step of plastic initialisation (4 images x 20 ms each), 75-ms presentations (the
