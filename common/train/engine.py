@@ -294,7 +294,7 @@ class Run:
   # -- building and resuming ---------------------------------------------------------------------------------------
 
   def build(self, init_fn: Callable, *, key: str | int = 'params', member_args: tuple = (), compile_fn=None):
-    """The initial state: init_fn(key, *member_args) -> state pytree, once per member (vmapped), placed on the
+    """The initial state: init_fn(key, *member_args) -> state pytree, once per member (lax.map), placed on the
     devices. member_args carry a leading member axis (e.g. the member index for per-member optimizers).
 
     A dry run returns the abstract state of one member (jax.eval_shape, nothing computed) and prints the parameter
@@ -309,7 +309,10 @@ class Run:
       if params is not None:
         print(state_lib.param_table(params))
       return abstract
-    fn = jax.vmap(init_fn) if self.vmapped else init_fn
+    # Members are initialised one after another inside one program (lax.map), not vmapped: an init runs once, the
+    # program is one member's (smaller to compile), each member's values are those of a single-seed run, and a
+    # vmapped init of a flax nn.scan with broadcast params (ctm.lstm.LSTMBaseline) hangs in XLA:CPU.
+    fn = (lambda *xs: jax.lax.map(lambda a: init_fn(*a), xs)) if self.vmapped else init_fn
     args = (self.key(key), *member_args)
     state = (compile_fn or run_once)(fn, *args)
     return self.place(state)
