@@ -126,15 +126,13 @@ STEP_CONFIGS = {
 
 def _configured(config: str, bindings: list[str]):
   """(model, task, optimizer) of loop.train as gin builds them from `config` (reading the stand-ins in DATA_DIR)."""
-  import gin
-
   from common.train import loop
   from launch import gin_setup
 
   os.environ['TFDS_DATA_DIR'] = DATA_DIR
   root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   gin_setup.parse([os.path.join(root, config)], bindings, [root])
-  b = gin.get_bindings(loop.train)
+  b = gin_setup.bindings_of(loop.train)
   return b['model'], b['task'], b['optimizer'](b['num_steps'])
 
 

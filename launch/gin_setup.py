@@ -37,3 +37,9 @@ def _tidy(error: Exception) -> str:
 
 def operative_config() -> str:
   return gin.operative_config_str()
+
+
+def bindings_of(fn) -> dict:
+  """The parsed config's bindings of configurable `fn` (references to other configurables called as gin calls
+  them), for tools that build an experiment's parts without running its entry point (benchmarks)."""
+  return gin.get_bindings(fn)
