@@ -9,6 +9,7 @@ training batch of step s is a pure function of (seed, s). A run killed at any mo
 from its latest checkpoint and ends with bitwise the parameters of a run that was never stopped.
 """
 
+import os
 from typing import Any, Callable
 
 import jax
@@ -18,6 +19,7 @@ import optax
 
 from common.train import engine, sharding
 from common.train import state as state_lib
+from common.train.checkpoint import restore_params
 from common.train.errors import ConfigurationError
 
 check_xla_options = engine.check_xla_options
@@ -280,3 +282,26 @@ class _GlobalBatches:
   def __iter__(self):
     for local in self.batches:
       yield self.run.global_batch(local)
+
+
+def analyse_trained(finals, analyse: Callable, *, model, task, optimizer, num_steps: int, seed: int, workdir: str):
+  """For entry points that train with `train` and then study the trained network (halting, generalisation to
+  other sizes, pruning): every member's final state (restored from its last checkpoint: params and model state) is
+  handed to `analyse(state, final, member_dir) -> (metrics, files)`; the metrics join the member's final metrics,
+  each file ({name: JSON-able}) is written beside them and final_metrics.json is rewritten (process 0 only).
+
+  finals: what `train` returned (one dict, or a list for a vmapped multi-seed run); returned in the same form.
+  """
+  tx = optimizer(num_steps)
+  init = lambda k: state_lib.create_state(state_lib.init_variables(model, task.init_inputs(), k), tx)  # noqa: E731
+  abstract = jax.eval_shape(init, jax.random.PRNGKey(0))  # shapes only: the values come from the checkpoint
+  out = []
+  for (_, member_dir), final in zip(engine.member_runs(seed, workdir), engine.as_list(finals)):
+    metrics, files = analyse(restore_params(member_dir, abstract), final, member_dir)
+    final = {**final, **metrics}
+    if jax.process_index() == 0:
+      for name, obj in files.items():
+        engine.write_json(os.path.join(member_dir, name), obj)
+      engine.write_json(os.path.join(member_dir, 'final_metrics.json'), final)
+    out.append(final)
+  return out if isinstance(finals, list) else out[0]

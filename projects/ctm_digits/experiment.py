@@ -9,16 +9,13 @@ the workdir:
   halting.png    accuracy vs ticks, and the distribution of ticks used at each threshold.
 """
 
-import functools
 import os
 from typing import Any, Sequence
 
 import jax
 import numpy as np
 
-from common.train import engine, loop
-from common.train import state as state_lib
-from common.train.checkpoint import restore_params
+from common.train import loop
 
 
 def analyse(model, variables, eval_batches, thresholds: Sequence[float], difficulty=None) -> dict[str, Any]:
@@ -128,23 +125,20 @@ def run(
   )
   if dry_run:
     return finals
-  init = functools.partial(state_lib.init_variables, model, task.init_inputs())
-  tx = optimizer(num_steps)
-  abstract = jax.eval_shape(lambda k: state_lib.create_state(init(k), tx), jax.random.PRNGKey(0))
   difficulty = logistic_difficulty(task.data.train['inputs'], task.data.train['targets'])
-  out = []
-  for (_, member_dir), final in zip(
-    engine.member_runs(seed, workdir), finals if isinstance(finals, list) else [finals]
-  ):
-    state = restore_params(member_dir, abstract)
+
+  def analyse_halting(state, final, member_dir):
     variables = {'params': state['params'], **state['model_state']}
     result = analyse(model, variables, task.eval_batches(), thresholds, difficulty)
+    metrics = {}
     for thr, e in result['thresholds'].items():
-      final[f'halt{thr}_accuracy'] = e['accuracy']
-      final[f'halt{thr}_mean_ticks'] = e['mean_ticks']
+      metrics[f'halt{thr}_accuracy'] = e['accuracy']
+      metrics[f'halt{thr}_mean_ticks'] = e['mean_ticks']
     if jax.process_index() == 0:
-      engine.write_json(os.path.join(member_dir, 'halting.json'), result)
       plot(result, os.path.join(member_dir, 'halting.png'))
-      engine.write_json(os.path.join(member_dir, 'final_metrics.json'), final)
-    out.append(final)
-  return out if isinstance(finals, list) else out[0]
+    return metrics, {'halting.json': result}
+
+  return loop.analyse_trained(
+    finals, analyse_halting, model=model, task=task, optimizer=optimizer, num_steps=num_steps, seed=seed,
+    workdir=workdir,
+  )  # fmt: skip

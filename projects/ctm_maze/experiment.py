@@ -25,8 +25,6 @@ The metrics are added to final_metrics.json; generalisation.json holds, per size
 whether it was solved and how many applications it took (for the plot of solved rate against route length).
 """
 
-import functools
-import os
 from typing import Any, Sequence
 
 import jax
@@ -34,9 +32,7 @@ import numpy as np
 
 from common.ctm import maze_solve
 from common.ctm.maze_task import MazeTask, eval_seed, maze_set
-from common.train import engine, loop
-from common.train import state as state_lib
-from common.train.checkpoint import restore_params
+from common.train import loop
 from common.train.errors import ConfigurationError
 
 
@@ -122,20 +118,20 @@ def run(
   )
   if dry_run:
     return finals
-  init = functools.partial(state_lib.init_variables, model, task.init_inputs())
-  abstract = jax.eval_shape(lambda k: state_lib.create_state(init(k), optimizer(num_steps)), jax.random.PRNGKey(0))
-  out = []
-  # One member per seed of a vmapped run (launch --seeds / --vmap_trials), each with its own workdir.
-  for (_, member_dir), final in zip(engine.member_runs(seed, workdir), engine.as_list(finals)):
-    state = restore_params(member_dir, abstract)
+
+  def analyse(state, final, member_dir):
     variables = {'params': state['params'], **state['model_state']}
     report = {'route_length': task.route_length, 'iterations': _iterations(model), 'sizes': {}}
+    metrics = {}
     for size in (task.maze_size,) + tuple(s for s in eval_sizes if s != task.maze_size):
-      metrics, per_maze = evaluate_size(model, variables, task, size, eval_mazes, max_applications, fault_tolerance)
-      final.update({f'size{size}_{k}': v for k, v in metrics.items()})
-      report['sizes'][str(size)] = {'metrics': metrics, **per_maze}
-    if jax.process_index() == 0:
-      engine.write_json(os.path.join(member_dir, 'generalisation.json'), report)
-      engine.write_json(os.path.join(member_dir, 'final_metrics.json'), final)
-    out.append(final)
-  return out if isinstance(finals, list) else out[0]
+      size_metrics, per_maze = evaluate_size(
+        model, variables, task, size, eval_mazes, max_applications, fault_tolerance
+      )
+      metrics.update({f'size{size}_{k}': v for k, v in size_metrics.items()})
+      report['sizes'][str(size)] = {'metrics': size_metrics, **per_maze}
+    return metrics, {'generalisation.json': report}
+
+  # Every seed of a vmapped run (launch --seeds / --vmap_trials) is analysed in its own workdir.
+  return loop.analyse_trained(
+    finals, analyse, model=model, task=task, optimizer=optimizer, num_steps=num_steps, seed=seed, workdir=workdir
+  )

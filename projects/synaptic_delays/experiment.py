@@ -6,14 +6,10 @@ synapse) for the HD-SNN kernel), zero the rest, and evaluate, for every f in `ke
 results are added to the final metrics as 'accuracy_keep_<f>' and written to pruning.json.
 """
 
-import os
-
 import jax
 import jax.numpy as jnp
 
-from common.train import engine, loop
-from common.train import state as state_lib
-from common.train.checkpoint import restore_params
+from common.train import loop
 from common.train.errors import ConfigurationError
 
 
@@ -53,19 +49,10 @@ def run(
   )
   if dry_run:
     return finals
-  tx = optimizer(num_steps)
-  key = jax.random.PRNGKey(0)
-  # Shapes only (no eager initialisation): the values come from the final checkpoint.
-  abstract = jax.eval_shape(
-    lambda: state_lib.create_state(state_lib.init_variables(model, task.init_inputs(), key), tx)
-  )
   eval_step = jax.jit(loop.make_eval_step(model, task))
   batches = task.eval_batches()
-  out = []
-  for (_, member_dir), final in zip(
-    engine.member_runs(seed, workdir), finals if isinstance(finals, list) else [finals]
-  ):
-    state = restore_params(member_dir, abstract)
+
+  def analyse(state, final, member_dir):
     pruning = {}
     for f in keep_fractions:
       params = jax.tree_util.tree_map(lambda x: x, state['params'])
@@ -73,9 +60,8 @@ def run(
       params['synapses']['kernel'] = prune_kernel(params['synapses']['kernel'], f)
       pruned = {**state, 'params': params}
       pruning[f'accuracy_keep_{f:g}'] = loop.evaluate(eval_step, pruned, batches)['accuracy']
-    final = {**final, **pruning}
-    if jax.process_index() == 0:
-      engine.write_json(os.path.join(member_dir, 'pruning.json'), {k: float(v) for k, v in pruning.items()})
-      engine.write_json(os.path.join(member_dir, 'final_metrics.json'), final)
-    out.append(final)
-  return out if isinstance(finals, list) else out[0]
+    return pruning, {'pruning.json': {k: float(v) for k, v in pruning.items()}}
+
+  return loop.analyse_trained(
+    finals, analyse, model=model, task=task, optimizer=optimizer, num_steps=num_steps, seed=seed, workdir=workdir
+  )
