@@ -6,13 +6,14 @@ import json
 import numpy as np
 import pytest
 
-from launch import api, report, sweep, vmapped
+from launch import report
 from launch.gin_args import repo_root
 from projects.active_dendrites import analysis as ad_analysis
 from projects.elm_neuron import analysis as elm_analysis
 from projects.sdr_theory import analysis as sdr_analysis
 from projects.sdr_theory import experiment as sdr_experiment
 from projects.synaptic_delays import analysis as delay_analysis
+from tests.foundation.helpers import check_readme_sweep
 
 ROOT = repo_root()
 
@@ -133,11 +134,4 @@ SWEEPS = [
 @pytest.mark.parametrize('config,path,seeds', SWEEPS, ids=[p.partition('configs/')[2] for _, p, _ in SWEEPS])
 def test_readme_sweeps_validate_and_vmap(config, path, seeds, monkeypatch):
   monkeypatch.chdir(ROOT)
-  loaded = sweep.load(path)
-  trials = sweep.trials_of(loaded, path)
-  sweep.check(trials, loaded.keys, path, [config], [], [ROOT])
-  group = vmapped.groups(trials)[0]
-  assert [dict(t.values)['SEED'] for t in group] == seeds
-  if len(group) > 1:
-    members = [api.prepare([config], t.bindings, [ROOT]) for t in group]
-    vmapped.check_members(members, [t.id for t in group])  # raises if the seeds could not share a program
+  check_readme_sweep(config, path, seeds)

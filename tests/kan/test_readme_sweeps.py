@@ -3,8 +3,8 @@ first row's seeds share one program (the trials differ there only in SEED)."""
 
 import pytest
 
-from launch import api, sweep, vmapped
 from launch.gin_args import repo_root
+from tests.foundation.helpers import check_readme_sweep
 
 ROOT = repo_root()
 S = 'configs/s_kan'
@@ -26,9 +26,4 @@ CASES = [
 @pytest.mark.parametrize('config,path,seeds', CASES, ids=[f'{c}+{p.rpartition("/")[2]}' for c, p, _ in CASES])
 def test_readme_sweeps_validate_and_vmap_seeds(config, path, seeds, monkeypatch):
   monkeypatch.chdir(ROOT)
-  loaded = sweep.load(path)
-  trials = sweep.trials_of(loaded, path)
-  sweep.check(trials, loaded.keys, path, [config], [], [ROOT])
-  group = vmapped.groups(trials)[0]
-  assert [dict(t.values)['SEED'] for t in group] == seeds
-  vmapped.check_members([api.prepare([config], t.bindings, [ROOT]) for t in group], [t.id for t in group])
+  check_readme_sweep(config, path, seeds)
