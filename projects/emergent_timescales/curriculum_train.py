@@ -35,7 +35,6 @@ import dataclasses
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 
 from common.data.synthetic import memory_tasks
@@ -44,9 +43,9 @@ from common.dendritic.leaky import clamp_timescale
 from common.train import tasks
 from common.train.errors import ConfigurationError
 from projects.emergent_timescales.curriculum import KINDS
+from projects.emergent_timescales.tasks import StreamedMemoryBatches
 
 COLLECTION = 'curriculum'
-_EVAL_KEY = 13579
 
 
 def _check(kind: str, start_n: int, n_max: int, owner: str) -> None:
@@ -108,7 +107,7 @@ class CurriculumModel(nn.Module):
 
 
 @dataclasses.dataclass
-class CurriculumTask:
+class CurriculumTask(StreamedMemoryBatches):
   """N-parity / N-DMS for every N in start_n..n_max, scored per the curriculum's stage (see module docstring).
 
   Attributes:
@@ -116,6 +115,8 @@ class CurriculumTask:
     beyond 50; sized down for CPU in the configs).  batch_size: training streams per step.  variable_length: draw
     the stream length per batch.  num_eval, eval_batch_size: the fixed evaluation set.
   """
+
+  eval_key = 13579  # the curriculum's own fixed evaluation set (not MemoryTask's)
 
   task: str = 'parity'
   kind: str = 'multi'
@@ -140,26 +141,6 @@ class CurriculumTask:
   @property
   def heads(self) -> int:
     return num_heads(self.kind, self.start_n, self.n_max)
-
-  def _batch(self, key, batch):
-    b = memory_tasks.memory_batch(key, self.task, self.ns, batch, self.variable_length)
-    return {'inputs': b['inputs'], 'targets': b['targets']}
-
-  def train_arrays(self):
-    return {}
-
-  def train_batch(self, arrays, key, step):
-    return self._batch(jax.random.fold_in(key, step), self.batch_size)
-
-  def eval_batches(self):
-    size = min(self.eval_batch_size, self.num_eval)
-    make = jax.jit(self._batch, static_argnums=1)
-    out = []
-    for i in range(0, self.num_eval, size):
-      b = {k: np.asarray(v) for k, v in jax.device_get(make(jax.random.PRNGKey(_EVAL_KEY + i), size)).items()}
-      b['weight'] = np.ones((size,), np.float32)
-      out.append(b)
-    return out
 
   def init_inputs(self):
     return jnp.zeros((2, memory_tasks.sequence_length(self.ns), 1), jnp.float32)

@@ -21,11 +21,37 @@ from common.data.synthetic import memory_tasks
 from common.train import tasks
 from common.train.errors import ConfigurationError
 
-_EVAL_KEY = 24680
+
+class StreamedMemoryBatches:
+  """The data side shared by MemoryTask and the curriculum's task: streams of every N in `ns` generated inside the
+  step from (key, step), and fixed eval batches from `eval_key`. Needs the attributes task, ns, variable_length,
+  batch_size, eval_batch_size and num_eval."""
+
+  eval_key = 24680
+
+  def _batch(self, key, batch):
+    b = memory_tasks.memory_batch(key, self.task, self.ns, batch, self.variable_length)
+    return {'inputs': b['inputs'], 'targets': b['targets']}
+
+  def train_arrays(self):
+    return {}
+
+  def train_batch(self, arrays, key, step):
+    return self._batch(jax.random.fold_in(key, step), self.batch_size)
+
+  def eval_batches(self):
+    size = min(self.eval_batch_size, self.num_eval)
+    make = jax.jit(self._batch, static_argnums=1)
+    out = []
+    for i in range(0, self.num_eval, size):
+      b = {k: np.asarray(v) for k, v in jax.device_get(make(jax.random.PRNGKey(self.eval_key + i), size)).items()}
+      b['weight'] = np.ones((size,), np.float32)
+      out.append(b)
+    return out
 
 
 @dataclasses.dataclass
-class MemoryTask:
+class MemoryTask(StreamedMemoryBatches):
   """N-parity or N-DMS with one head per N.
 
   Attributes:
@@ -64,26 +90,6 @@ class MemoryTask:
   @property
   def length(self) -> int:
     return memory_tasks.sequence_length(self.ns)
-
-  def _batch(self, key, batch):
-    b = memory_tasks.memory_batch(key, self.task, self.ns, batch, self.variable_length)
-    return {'inputs': b['inputs'], 'targets': b['targets']}
-
-  def train_arrays(self):
-    return {}
-
-  def train_batch(self, arrays, key, step):
-    return self._batch(jax.random.fold_in(key, step), self.batch_size)
-
-  def eval_batches(self):
-    size = min(self.eval_batch_size, self.num_eval)
-    make = jax.jit(self._batch, static_argnums=1)
-    out = []
-    for i in range(0, self.num_eval, size):
-      b = {k: np.asarray(v) for k, v in jax.device_get(make(jax.random.PRNGKey(_EVAL_KEY + i), size)).items()}
-      b['weight'] = np.ones((size,), np.float32)
-      out.append(b)
-    return out
 
   def init_inputs(self):
     return jnp.zeros((2, self.length, 1), jnp.float32)
