@@ -151,6 +151,15 @@ def _last_step(workdir: str) -> str:
   return f'last logged step {json.loads(last).get("step")}'
 
 
+def run_json(run: Run, name: str) -> Any:
+  """For analyses: the JSON file `name` a run wrote into its workdir (e.g. 'halting.json'), or None if it has none."""
+  path = os.path.join(run.workdir, name)
+  if not os.path.isfile(path):
+    return None
+  with open(path) as f:
+    return json.load(f)
+
+
 def config_value(run: Run, name: str, default: Any = None) -> Any:
   """For analyses: the run's value of config key `name` (exact, or the first key ending in `.name`), macro
   references (`{'%': MACRO}`) followed; `default` when the run has no such key."""

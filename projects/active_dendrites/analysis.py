@@ -10,7 +10,6 @@ accuracy and the first task's accuracy, in %, as mean ± sample std (ddof=1) ove
 per_task_accuracy.png: the final accuracy on every task (mean over seeds), one panel per task count.
 """
 
-import json
 import os
 
 import numpy as np
@@ -86,11 +85,8 @@ def models(report, out: str) -> str:
 
 
 def _per_task(run) -> list[float] | None:
-  path = os.path.join(run.workdir, 'final_metrics.json')
-  if not os.path.isfile(path):
-    return None
-  with open(path) as f:
-    return json.load(f).get('per_task_accuracy')
+  final = report_lib.run_json(run, 'final_metrics.json')
+  return None if final is None else final.get('per_task_accuracy')
 
 
 def _plot(table, path: str) -> str | None:

@@ -11,7 +11,6 @@ and left out. Writes <out>/halting.png: accuracy and mean certainty per tick, an
 at each threshold (mean ± std over seeds; the first group's runs).
 """
 
-import json
 import os
 
 from launch import report as report_lib
@@ -21,14 +20,6 @@ THRESHOLD_COLUMNS = (
   ('mean_ticks', 'mean ticks'),
   ('halted_fraction', 'halted'),
 )
-
-
-def _halting(run: report_lib.Run) -> dict | None:
-  path = os.path.join(run.workdir, 'halting.json')
-  if not os.path.isfile(path):
-    return None
-  with open(path) as f:
-    return json.load(f)
 
 
 def _stat(values) -> str:
@@ -67,7 +58,7 @@ def halting(report: report_lib.Report, out_dir: str) -> str:
   """The README's tables (Markdown) and halting.png; see the module docstring."""
   lines, first = [], None
   for group in report.groups:
-    results = [h for h in (_halting(r) for r in group.runs) if h]
+    results = [h for h in (report_lib.run_json(r, 'halting.json') for r in group.runs) if h]
     if not results:
       continue
     first = first or results

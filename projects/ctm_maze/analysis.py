@@ -15,7 +15,6 @@ application against maze size (mean ± std over seeds); right, the solved rate a
 route length over all sizes and seeds), with the route head's length L marked.
 """
 
-import json
 import os
 import re
 
@@ -99,14 +98,6 @@ def generalisation(report: report_lib.Report, out_dir: str) -> str:
   return '\n'.join(lines) + '\n'
 
 
-def _per_maze(run: report_lib.Run) -> dict | None:
-  path = os.path.join(run.workdir, 'generalisation.json')
-  if not os.path.isfile(path):
-    return None
-  with open(path) as f:
-    return json.load(f)
-
-
 def plot(table, path: str) -> str:
   """generalisation.png from rows(report) and the runs' generalisation.json files."""
   import matplotlib
@@ -125,7 +116,7 @@ def plot(table, path: str) -> str:
         sizes, [s.mean for s in stats], yerr=[s.std or 0.0 for s in stats], fmt=style, capsize=3, color=f'C{i}',
         label=f'{name}: {what}',
       )  # fmt: skip
-    gens = [g for g in (_per_maze(r) for r in group.runs) if g]
+    gens = [g for g in (report_lib.run_json(r, 'generalisation.json') for r in group.runs) if g]
     if gens:
       route_length = gens[0].get('route_length', route_length)
       lengths = np.concatenate([g['sizes'][s]['route_length'] for g in gens for s in g['sizes']]).astype(float)

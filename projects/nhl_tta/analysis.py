@@ -13,7 +13,6 @@ lies within 2 standard errors of 0. Writes nhl_tta.png: online accuracy per doma
 each run's domains.json) and per severity, one line per method.
 """
 
-import json
 import math
 import os
 
@@ -119,11 +118,9 @@ def per_domain(runs: list) -> tuple[list[str], list[float]]:
   """(domain names, mean online accuracy over the runs) from each run's domains.json."""
   names, sums, count = None, None, 0
   for r in runs:
-    path = os.path.join(r.workdir, 'domains.json')
-    if not os.path.isfile(path):
+    rows = report_lib.run_json(r, 'domains.json')
+    if rows is None:
       continue
-    with open(path) as f:
-      rows = json.load(f)
     accs = [row['online_accuracy'] for row in rows]
     if names is None:
       names, sums = [row['domain'] for row in rows], [0.0] * len(rows)
