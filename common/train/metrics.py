@@ -8,6 +8,7 @@ flax's SummaryWriter imports TensorFlow, which cost 4-9 s in every launched proc
 never touch TensorFlow. `tensorboard --logdir=<workdir>/tensorboard` reads them as usual.
 """
 
+import itertools
 import json
 import os
 import socket
@@ -105,6 +106,9 @@ class MetricWriter:
       tb.close()
 
 
+_FILE_IDS = itertools.count()
+
+
 class _EventFile:
   """One TensorBoard event file (TFRecord framing of `Event` protos), scalars only; flushed after every write."""
 
@@ -114,7 +118,10 @@ class _EventFile:
 
     self._event_pb2, self._summary_pb2 = event_pb2, summary_pb2
     os.makedirs(logdir, exist_ok=True)
-    name = f'events.out.tfevents.{int(time.time())}.{socket.gethostname()}.{os.getpid()}.v2'
+    # A per-process counter in the name (as TensorFlow's writers add a uid): the HParams session start and end are
+    # written through two EventFiles into one directory, and a run shorter than a second gave both the same name,
+    # so the end's file replaced the start's.
+    name = f'events.out.tfevents.{int(time.time())}.{socket.gethostname()}.{os.getpid()}.{next(_FILE_IDS)}.v2'
     self._file = open(os.path.join(logdir, name), 'wb')
     self._records = RecordWriter(self._file)
     self._write(self._event_pb2.Event(wall_time=time.time(), file_version='brain.Event:2'))
