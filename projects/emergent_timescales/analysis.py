@@ -1,6 +1,6 @@
 """The curricula's tables, measures and verdicts, as a `launch report` analysis.
 
-  launch report ROOT --group_by=KIND,CORE --analysis=projects.emergent_timescales.analysis:curricula
+  launch report ROOT --group_by=TASK,CORE,KIND --analysis=projects.emergent_timescales.analysis:curricula
 
 ROOT holds runs of configs/emergent_timescales/curriculum.gin (sweeps/curricula.py). From each run's final metrics:
 the N values learned (ns_learned), the step at which each N was learned (training speed), the mean single-neuron
@@ -16,9 +16,12 @@ Robustness is reported as the accuracy kept above chance, (acc - 0.5) / (intact 
 intact accuracy is at least MIN_INTACT. The two kinds may end on different N (a multi-head network that reached
 N_MAX is scored on a harder N than a single-head one that did not): the table shows n_eval.
 
-Writes <out>/curricula.png (learned step and tau against N per kind; robustness curves) and returns Markdown
-tables with a verdict per claim (a difference counts when the two means differ by more than two standard errors
-of their difference; otherwise 'not resolved').
+Runs are grouped by (TASK, CORE): one section of tables per task and core, a row per KIND. Where a section has
+both kinds, its claims are judged on seed-paired gaps with launch/claims.py (the shared vocabulary: 'above:
+holds' when the mean seed-paired difference exceeds 2 standard errors of it; runs are paired by SEED, which
+sets both kinds' initial-weight key and batch stream).
+
+Writes <out>/curricula.png (learned step and tau against N per kind; robustness curves) and returns the Markdown.
 """
 
 import math
@@ -27,6 +30,7 @@ import re
 
 import numpy as np
 
+from launch import claims
 from launch import report as report_lib
 
 ABLATE = (4, 8, 16)
@@ -37,36 +41,31 @@ MIN_INTACT = 0.75  # robustness is measured only on networks that (largely) solv
 ACTIVITY_STREAMS, ACTIVITY_LENGTH, MAX_LAG = 8, 2000, 50
 
 
-def _label(run: report_lib.Run) -> tuple[str, str]:
-  """(kind, core name) of a curriculum run, e.g. ('multi', 'LeakyRNN')."""
-  core = run.values.get('CORE')
+def _family(run: report_lib.Run) -> tuple[str, str]:
+  """(task, core name) of a curriculum run, e.g. ('parity', 'LeakyRNN')."""
+  core = report_lib.config_value(run, 'CORE')
   name = core.get('@', '') if isinstance(core, dict) else str(core or 'LeakyRNN')
-  return str(run.values.get('KIND')), name.rsplit('.', 1)[-1] or 'LeakyRNN'
+  return str(report_lib.config_value(run, 'TASK', 'parity')), name.rsplit('.', 1)[-1].rstrip('()') or 'LeakyRNN'
 
 
 def _ns(final: dict) -> list[int]:
   return sorted(int(m.group(1)) for k in final if (m := re.fullmatch(r'learned_at_n(\d+)', k)))
 
 
-def _mean_sd(values) -> str:
+def _cell(values) -> str:
+  """'mean ± sd (n=k)' over the finite values (launch report's number format), or '-'."""
   v = [float(x) for x in values if x is not None and math.isfinite(float(x))]
-  if not v:
-    return '-'
-  sd = np.std(v, ddof=1) if len(v) > 1 else float('nan')
-  return f'{np.mean(v):.3g} ± {sd:.2g} (n={len(v)})' if len(v) > 1 else f'{v[0]:.3g} (n=1)'
+  return f'{report_lib.fmt_stat(report_lib.stat(v))} (n={len(v)})' if v else '-'
 
 
-def _verdict(a, b, names=('single', 'multi')) -> str:
-  """'<name> higher/lower' when the means differ by > 2 SE of the difference (Welch), else 'not resolved'."""
-  a, b = [float(x) for x in a if math.isfinite(float(x))], [float(x) for x in b if math.isfinite(float(x))]
-  if len(a) < 2 or len(b) < 2:
-    return 'not resolved (fewer than 2 runs)'
-  diff = np.mean(b) - np.mean(a)
-  se = math.sqrt(np.var(a, ddof=1) / len(a) + np.var(b, ddof=1) / len(b))
-  if abs(diff) <= 2 * se:
-    return f'not resolved ({names[1]} - {names[0]} = {diff:.3g}, 2 SE = {2 * se:.2g})'
-  word = 'higher' if diff > 0 else 'lower'
-  return f'{names[1]} {word} than {names[0]} by {abs(diff):.3g} (2 SE = {2 * se:.2g})'
+def _by_seed(runs, value) -> dict:
+  """{seed: value(run)} over the runs whose value is finite (None: left out)."""
+  out = {}
+  for r in runs:
+    v = value(r)
+    if v is not None and math.isfinite(float(v)):
+      out[report_lib.config_value(r, 'SEED')] = float(v)
+  return out
 
 
 def measure_run(run: report_lib.Run) -> dict:
@@ -128,81 +127,123 @@ def measure_run(run: report_lib.Run) -> dict:
 
 
 def curricula(report: report_lib.Report, out_dir: str) -> str:
-  """Tables and verdicts for the single- vs multi-head curricula (see the module docstring)."""
-  by_label: dict[tuple[str, str], list[report_lib.Run]] = {}
+  """Tables and verdicts for the single- vs multi-head curricula, one section per (TASK, CORE) (module docstring)."""
+  families: dict[tuple[str, str], dict[str, list[report_lib.Run]]] = {}
   for run in (r for g in report.groups for r in g.runs):
     if run.values.get('KIND') is not None and run.final and 'ns_learned' in run.final:
-      by_label.setdefault(_label(run), []).append(run)
-  if not by_label:
+      families.setdefault(_family(run), {}).setdefault(str(run.values['KIND']), []).append(run)
+  if not families:
     return 'No finished curriculum runs (configs/emergent_timescales/curriculum.gin) under this root.\n'
-  lines, measured = [], {}
-  ns = _ns(next(iter(by_label.values()))[0].final)
-  for lab, runs in sorted(by_label.items()):
-    measured[lab] = [measure_run(r) for r in runs]
-
-  lines += ['### Training speed and tau against N (mean ± sd over the runs that learned N)', '']
-  lines += ['| kind | core | N learned | ' + ' | '.join(f'step N={n}' for n in ns) + ' |']
-  lines += ['|' + '---|' * (3 + len(ns))]
-  for (kind, core), runs in sorted(by_label.items()):
-    cells = [_mean_sd([r.final[f'learned_at_n{n}'] for r in runs if r.final[f'learned_at_n{n}'] >= 0]) for n in ns]
-    lines.append(f'| {kind} | {core} | {_mean_sd([r.final["ns_learned"] for r in runs])} | ' + ' | '.join(cells) + ' |')
-  lines += ['', '| kind | core | ' + ' | '.join(f'tau N={n}' for n in ns) + ' |', '|' + '---|' * (2 + len(ns))]
-  for (kind, core), runs in sorted(by_label.items()):
-    cells = [_mean_sd([r.final[f'tau_at_n{n}'] for r in runs if r.final[f'tau_at_n{n}'] > 0]) for n in ns]
-    lines.append(f'| {kind} | {core} | ' + ' | '.join(cells) + ' |')
-
-  lines += ['', '### Final accuracy on every N (single-head: the one head, i.e. forgetting of earlier N)', '']
-  lines += ['| kind | core | ' + ' | '.join(f'N={n}' for n in ns) + ' |', '|' + '---|' * (2 + len(ns))]
-  for (kind, core), runs in sorted(by_label.items()):
-    lines.append(
-      f'| {kind} | {core} | ' + ' | '.join(_mean_sd([r.final[f'accuracy_n{n}'] for r in runs]) for n in ns) + ' |'
-    )
-
-  keys = ['n_eval', 'intact', 'tau_median', 'tau_net'] + [f'ablate_long_{k}' for k in ABLATE]
-  keys += [f'ablate_random_{k}' for k in ABLATE] + [f'perturb_{e}' for e in PERTURB]
-  lines += ['', '### Final networks on their final N (robustness: accuracy kept above chance)', '']
-  lines += ['| kind | core | ' + ' | '.join(keys) + ' |', '|' + '---|' * (2 + len(keys))]
-  for lab in sorted(measured):
-    cells = [_mean_sd([m.get(k, math.nan) for m in measured[lab] if m]) for k in keys]
-    lines.append(f'| {lab[0]} | {lab[1]} | ' + ' | '.join(cells) + ' |')
-
-  lines += ['', '### Verdicts (LeakyRNN)', '']
-  single, multi = by_label.get(('single', 'LeakyRNN'), []), by_label.get(('multi', 'LeakyRNN'), [])
-  ms, mm = measured.get(('single', 'LeakyRNN'), []), measured.get(('multi', 'LeakyRNN'), [])
-  if single and multi:
-    both = [n for n in ns if all(r.final[f'learned_at_n{n}'] >= 0 for r in single + multi)]
-    top = max(both) if both else None
-
-    def fin(runs, key):
-      return [r.final[key] for r in runs]
-
-    lines.append(f'- N learned within the budget: {_verdict(fin(single, "ns_learned"), fin(multi, "ns_learned"))}')
-    if top is not None:
-      lines.append(
-        f'- steps to learn N={top} (largest N every run learned; lower is faster): '
-        + _verdict(fin(single, f'learned_at_n{top}'), fin(multi, f'learned_at_n{top}'))
-      )
-      lines.append(
-        f'- mean tau when N={top} was learned: ' + _verdict(fin(single, f'tau_at_n{top}'), fin(multi, f'tau_at_n{top}'))
-      )
-      first = min(both)
-      for kind, runs in (('single', single), ('multi', multi)):
-        rise = [r.final[f'tau_at_n{top}'] - r.final[f'tau_at_n{first}'] for r in runs]
-        lines.append(f'- {kind}: tau(N={top}) - tau(N={first}) = {_mean_sd(rise)}')
-    for kind, runs in (('single', single), ('multi', multi)):
-      forgot = []
-      for r in runs:
-        old = [n for n in ns if r.final[f'learned_at_n{n}'] >= 0][:-1]
-        forgot += [r.final[f'accuracy_n{n}'] for n in old]
-      lines.append(f'- {kind}: final accuracy on earlier learned N (forgetting) = {_mean_sd(forgot)}')
-    for k in ('tau_net', f'ablate_long_{ABLATE[-1]}', f'ablate_random_{ABLATE[-1]}', f'perturb_{PERTURB[-1]}'):
-      lines.append(f'- {k}: ' + _verdict([m.get(k, math.nan) for m in ms if m], [m.get(k, math.nan) for m in mm if m]))
-  _plot(by_label, measured, ns, os.path.join(out_dir, 'curricula.png'))
-  lines += ['', 'Plot: curricula.png (step and tau at which each N was learned; robustness curves).']
+  measured = {id(r): measure_run(r) for kinds in families.values() for runs in kinds.values() for r in runs}
+  lines = []
+  for (task, core), kinds in sorted(families.items()):
+    lines += [f'## N-{task}, {core}', '']
+    lines += _tables(kinds, measured)
+    if 'single' in kinds and 'multi' in kinds:
+      lines += _verdicts(kinds['single'], kinds['multi'], measured)
+  _plot(families, measured, os.path.join(out_dir, 'curricula.png'))
+  lines += ['Plot: curricula.png (step and tau at which each N was learned; robustness curves).']
   return '\n'.join(lines) + '\n'
 
 
-def _plot(by_label, measured, ns, path) -> None:
+def _tables(kinds: dict, measured: dict) -> list[str]:
+  """One (task, core)'s tables: learning step, tau at learning, final accuracy per N, final-network measures."""
+  ns = _ns(next(iter(kinds.values()))[0].final)
+  lines = ['Step at which each N was learned (mean ± sd over the runs that learned it):', '']
+  lines += ['| kind | N learned | ' + ' | '.join(f'N={n}' for n in ns) + ' |', '|' + '---|' * (2 + len(ns))]
+  for kind, runs in sorted(kinds.items()):
+    cells = [_cell([r.final[f'learned_at_n{n}'] for r in runs if r.final[f'learned_at_n{n}'] >= 0]) for n in ns]
+    lines.append(f'| {kind} | {_cell([r.final["ns_learned"] for r in runs])} | ' + ' | '.join(cells) + ' |')
+  if any(r.final[f'tau_at_n{n}'] > 0 for runs in kinds.values() for r in runs for n in ns):
+    lines += ['', 'Mean single-neuron tau at the step each N was learned:', '']
+    lines += ['| kind | ' + ' | '.join(f'N={n}' for n in ns) + ' |', '|' + '---|' * (1 + len(ns))]
+    for kind, runs in sorted(kinds.items()):
+      cells = [_cell([r.final[f'tau_at_n{n}'] for r in runs if r.final[f'tau_at_n{n}'] > 0]) for n in ns]
+      lines.append(f'| {kind} | ' + ' | '.join(cells) + ' |')
+  lines += ['', 'Final accuracy on every N (single-head: its one head, i.e. forgetting of earlier N):', '']
+  lines += ['| kind | ' + ' | '.join(f'N={n}' for n in ns) + ' |', '|' + '---|' * (1 + len(ns))]
+  for kind, runs in sorted(kinds.items()):
+    lines.append(f'| {kind} | ' + ' | '.join(_cell([r.final[f'accuracy_n{n}'] for r in runs]) for n in ns) + ' |')
+  keys = ['n_eval', 'intact', 'tau_median', 'tau_net'] + [f'ablate_long_{k}' for k in ABLATE]
+  keys += [f'ablate_random_{k}' for k in ABLATE] + [f'perturb_{e}' for e in PERTURB]
+  lines += ['', 'Final networks on their final N (robustness: accuracy kept above chance):', '']
+  lines += ['| kind | ' + ' | '.join(keys) + ' |', '|' + '---|' * (1 + len(keys))]
+  for kind, runs in sorted(kinds.items()):
+    lines.append(
+      f'| {kind} | ' + ' | '.join(_cell([measured[id(r)].get(k, math.nan) for r in runs]) for k in keys) + ' |'
+    )
+  return lines + ['']
+
+
+def _verdicts(single: list, multi: list, measured: dict) -> list[str]:
+  """The claims on seed-paired gaps (launch/claims.py): each row's gap is A - B of its claim 'A above B'."""
+  ns = _ns(single[0].final)
+  both = [n for n in ns if all(r.final[f'learned_at_n{n}'] >= 0 for r in single + multi)]
+
+  def final(runs, key):
+    return _by_seed(runs, lambda r: r.final[key])
+
+  def measure(runs, key):
+    return _by_seed(runs, lambda r: measured[id(r)].get(key, math.nan))
+
+  def earlier(r):  # mean final accuracy on the N learned before the last one learned (None: fewer than two)
+    old = [n for n in ns if r.final[f'learned_at_n{n}'] >= 0][:-1]
+    return float(np.mean([r.final[f'accuracy_n{n}'] for n in old])) if old else None
+
+  rows = [('multi-head learns more N within the budget', final(multi, 'ns_learned'), final(single, 'ns_learned'))]
+  if both:
+    first, top = min(both), max(both)
+    rows.append(
+      (
+        f'multi-head learns N={top} sooner (single - multi steps; N={top}: the largest N every run learned)',
+        final(single, f'learned_at_n{top}'),
+        final(multi, f'learned_at_n{top}'),
+      )
+    )
+    if any(r.final[f'tau_at_n{top}'] > 0 for r in single + multi):
+      rows.append(
+        (
+          f'single-head tau at N={top} above multi-head',
+          final(single, f'tau_at_n{top}'),
+          final(multi, f'tau_at_n{top}'),
+        )
+      )
+      for kind, runs in (('single', single), ('multi', multi)):
+        rise = _by_seed(runs, lambda r: r.final[f'tau_at_n{top}'] - r.final[f'tau_at_n{first}'])
+        rows.append((f'{kind}-head tau rises from N={first} to N={top}', rise, dict.fromkeys(rise, 0.0)))
+  rows.append(
+    (
+      'multi-head keeps earlier N above single-head (mean final accuracy on the earlier learned N)',
+      _by_seed(multi, earlier),
+      _by_seed(single, earlier),
+    )
+  )
+  rows.append(
+    (
+      'multi-head median single-neuron tau below single-head (tau kept near 1)',
+      measure(single, 'tau_median'),
+      measure(multi, 'tau_median'),
+    )
+  )
+  rows.append(('multi-head tau_net above single-head', measure(multi, 'tau_net'), measure(single, 'tau_net')))
+  for k in (
+    f'ablate_long_{ABLATE[-1]}',
+    f'ablate_random_{ABLATE[-1]}',
+    f'perturb_{PERTURB[1]}',
+    f'perturb_{PERTURB[-1]}',
+  ):
+    rows.append((f'multi-head more robust: {k}', measure(multi, k), measure(single, k)))
+  lines = ['Claims, seed-paired (gap = A - B of "A above B", ± its standard error; launch/claims.py):', '']
+  lines += ['| claim | gap | verdict |', '|---|---|---|']
+  for claim, a, b in rows:
+    gap = claims.paired_gap(a, b)
+    lines.append(f'| {claim} | {claims.gap_text(gap, 3)} | {claims.above(gap)} |')
+  single_earlier = [earlier(r) for r in single]
+  lines += ['', f'Single-head mean final accuracy on its earlier learned N: {_cell(single_earlier)} (chance 0.5)', '']
+  return lines
+
+
+def _plot(families: dict, measured: dict, path: str) -> None:
   import matplotlib
 
   matplotlib.use('Agg')
@@ -210,30 +251,37 @@ def _plot(by_label, measured, ns, path) -> None:
 
   fig = Figure(figsize=(16, 3.6))
   axes = fig.subplots(1, 4)
-  for (kind, core), runs in sorted(by_label.items()):
-    label = f'{kind} {core}'
-    for ax, prefix in ((axes[0], 'learned_at_n'), (axes[1], 'tau_at_n')):
-      xs, ys = [], []
-      for r in runs:
-        for n in ns:
-          v = r.final[f'{prefix}{n}']
-          if (v >= 0 if prefix == 'learned_at_n' else v > 0) and r.final[f'learned_at_n{n}'] >= 0:
-            xs.append(n), ys.append(v)
-      ax.scatter(np.asarray(xs) + (0.1 if kind == 'multi' else -0.1), ys, s=12, label=label)
-    ms = [m for m in measured[(kind, core)] if m]
-    if ms and 'perturb_1.0' in ms[0]:
-      ys = [np.mean([m.get(f'perturb_{e}', np.nan) for m in ms]) for e in PERTURB]
-      axes[2].plot(PERTURB, ys, marker='o', label=label)
-      ys = [np.mean([m.get(f'ablate_long_{k}', np.nan) for m in ms]) for k in ABLATE]
-      (line,) = axes[3].plot(ABLATE, ys, marker='s', label=f'{label}: longest-tau units')
-      ys = [np.mean([m.get(f'ablate_random_{k}', np.nan) for m in ms]) for k in ABLATE]
-      axes[3].plot(ABLATE, ys, marker='s', ls='--', color=line.get_color(), label=f'{label}: random units')
+  for (task, core), kinds in sorted(families.items()):
+    for kind, runs in sorted(kinds.items()):
+      label, ns = f'{task} {kind} {core}', _ns(runs[0].final)
+      for ax, prefix in ((axes[0], 'learned_at_n'), (axes[1], 'tau_at_n')):
+        xs, ys = [], []
+        for r in runs:
+          for n in ns:
+            v = r.final[f'{prefix}{n}']
+            if (v >= 0 if prefix == 'learned_at_n' else v > 0) and r.final[f'learned_at_n{n}'] >= 0:
+              xs.append(n), ys.append(v)
+        if xs:
+          ax.scatter(np.asarray(xs) + (0.1 if kind == 'multi' else -0.1), ys, s=12, label=label)
+      ms = [measured[id(r)] for r in runs]
+      if ms and f'perturb_{PERTURB[-1]}' in ms[0]:
+
+        def avg(key, ms=ms):  # over the networks where it is defined (robustness is NaN below MIN_INTACT)
+          v = [m[key] for m in ms if math.isfinite(m.get(key, math.nan))]
+          return float(np.mean(v)) if v else math.nan
+
+        axes[2].plot(PERTURB, [avg(f'perturb_{e}') for e in PERTURB], marker='o', label=label)
+        ys = [avg(f'ablate_long_{k}') for k in ABLATE]
+        (line,) = axes[3].plot(ABLATE, ys, marker='s', label=f'{label}: longest-tau units')
+        ys = [avg(f'ablate_random_{k}') for k in ABLATE]
+        axes[3].plot(ABLATE, ys, marker='s', ls='--', color=line.get_color(), label=f'{label}: random units')
   axes[0].set(xlabel='N', ylabel='step learned', title='training speed')
   axes[1].set(xlabel='N', ylabel='mean single-neuron tau', title='tau when N was learned')
   axes[2].set(xlabel='eps', ylabel='accuracy kept above chance', xscale='log', title='W_rec perturbation')
   axes[3].set(xlabel='units ablated', ylabel='accuracy kept above chance', title='ablation')
   for ax in axes:
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=6)
+    if ax.get_legend_handles_labels()[0]:
+      ax.legend(fontsize=6)
   fig.tight_layout()
   fig.savefig(path, dpi=90, metadata={'Software': None})

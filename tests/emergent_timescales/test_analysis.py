@@ -46,11 +46,20 @@ def test_tables_and_verdicts(tmp_path, monkeypatch):
   monkeypatch.setattr(analysis, 'measure_run', measure)
   built = report.build(report.find_runs(str(tmp_path)), group_by=['KIND'])
   text = analysis.curricula(built, str(tmp_path))
-  assert '| multi | LeakyRNN | 3 ± 0 (n=3) | 101 ± 1 (n=3) | 201 ± 1 (n=3) | 300 ± 0 (n=3) |' in text
-  assert '| single | LeakyRNN | 2 ± 0 (n=3) | 401 ± 1 (n=3) | 601 ± 1 (n=3) | - |' in text
-  assert '- steps to learn N=3 (largest N every run learned; lower is faster): multi lower than single by 400' in text
-  assert '- single: tau(N=3) - tau(N=2) = 1.6 ± 0.1 (n=3)' in text
-  assert '- single: final accuracy on earlier learned N (forgetting) = 0.5 ± 0 (n=3)' in text
-  assert '- perturb_1.0: multi higher than single by 0.6' in text
-  assert '- tau_net: not resolved' in text
+  assert '## N-parity, LeakyRNN' in text
+  assert '| multi | 3 ± 0 (n=3) | 101.0 ± 1.0 (n=3) | 201.0 ± 1.0 (n=3) | 300 ± 0 (n=3) |' in text
+  assert '| single | 2 ± 0 (n=3) | 401.0 ± 1.0 (n=3) | 601.0 ± 1.0 (n=3) | - |' in text
+  # seed-paired gaps: single - multi steps at N=3 is 400 for every seed; single's tau rise 1.5 + 0.1 * seed
+  assert (
+    '| multi-head learns N=3 sooner (single - multi steps; N=3: the largest N every run learned) | +400.000' in text
+  )
+  assert '| single-head tau rises from N=2 to N=3 | +1.600 ± 0.058 (n=3) | above: holds |' in text
+  assert '| multi-head tau rises from N=2 to N=3 | +0.010 ± 0.006 (n=3) | not distinguishable' in text
+  assert (
+    '| multi-head keeps earlier N above single-head (mean final accuracy on the earlier learned N) | +0.495' in text
+  )
+  assert '| multi-head more robust: perturb_1.0 | +0.600 ± 0.000 (n=3) | above: holds |' in text
+  assert '| multi-head tau_net above single-head | +0.000 ± 0.000 (n=3) | not distinguishable' in text
+  assert '| multi-head more robust: ablate_long_16 | - | not measured |' in text
+  assert 'Single-head mean final accuracy on its earlier learned N: 0.5 ± 0 (n=3)' in text
   assert os.path.isfile(os.path.join(tmp_path, 'curricula.png'))
