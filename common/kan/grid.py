@@ -27,8 +27,18 @@ from common.train.errors import ConfigurationError
 _DENSE_POINTS = 201
 
 
-def collect_layer_inputs(model: nn.Module, variables, inputs) -> dict[tuple[str, ...], tuple[KANDense, np.ndarray]]:
-  """{module path: (the KANDense, its inputs (N, in))} from one jitted forward pass on `inputs`."""
+# id(model) -> (model, jitted forward, {path: KANDense}): one jitted forward per model. A fresh jax.jit per call
+# recompiled at every grid update and extension, per member of a vmapped run (about 1 s each on a 2-core CPU: most
+# of a grid-extension run's time). The model is kept in the value so its id cannot be reused while cached.
+_FORWARDS: dict[int, tuple] = {}
+
+
+def _capturing_forward(model: nn.Module):
+  hit = _FORWARDS.get(id(model))
+  if hit is not None and hit[0] is model:
+    return hit[1], hit[2]
+  if len(_FORWARDS) >= 64:
+    _FORWARDS.clear()
   modules = {}
 
   def forward(variables, inputs):
@@ -45,7 +55,14 @@ def collect_layer_inputs(model: nn.Module, variables, inputs) -> dict[tuple[str,
       model.apply(variables, inputs, train=False)
     return captured
 
-  captured = jax.jit(forward)(variables, inputs)
+  _FORWARDS[id(model)] = (model, jax.jit(forward), modules)
+  return _FORWARDS[id(model)][1:]
+
+
+def collect_layer_inputs(model: nn.Module, variables, inputs) -> dict[tuple[str, ...], tuple[KANDense, np.ndarray]]:
+  """{module path: (the KANDense, its inputs (N, in))} from one jitted forward pass on `inputs`."""
+  forward, modules = _capturing_forward(model)
+  captured = forward(variables, inputs)
   return {path: (modules[path], np.asarray(x)) for path, x in captured.items()}
 
 
