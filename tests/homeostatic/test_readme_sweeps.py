@@ -14,7 +14,7 @@ CASES = [
   (f'{A}/memory_capacity.gin', f'{A}/sweeps/ei_balance.py', list(range(5))),
   (f'{A}/mackey_glass.gin', f'{A}/sweeps/ei_balance.py', list(range(5))),
   (f'{A}/narma10.gin', f'{A}/sweeps/ei_balance.py', list(range(5))),
-  (f'{N}/concept_shift.gin', f'{N}/sweeps/concept_shift.py', list(range(10))),
+  (f'{N}/concept_shift.gin', f'{N}/sweeps/concept_shift.py', list(range(5))),
 ]
 
 
