@@ -18,8 +18,8 @@ CASES = [
   (f'{S}/skan_digits.gin', f'{S}/sweeps/seeds.py', SEEDS5),
   (f'{S}/digits_mlp.gin', f'{S}/sweeps/seeds.py', SEEDS5),
   (f'{S}/digits_kan.gin', f'{S}/sweeps/bases.py', SEEDS5),
-  (f'{K}/grid_extension.gin', f'{K}/sweeps/formulas.py', [0, 1, 2]),
-  (f'{K}/mlp.gin', f'{K}/sweeps/mlp_widths.py', [0, 1, 2]),
+  (f'{K}/grid_extension.gin', f'{K}/sweeps/formulas.py', SEEDS5),
+  (f'{K}/mlp.gin', f'{K}/sweeps/mlp_widths.py', SEEDS5),
 ]
 
 
