@@ -83,7 +83,7 @@ def execute(
   from launch import gin_setup
 
   entry = gin_setup.parse(prepared.gin_files, prepared.bindings, prepared.search_paths)
-  backend = _backend()
+  backend = backend_name()
   if dry_run:
     print(f'launch: {prepared.entry_name} on {backend} (dry run)', flush=True)
     return build_check.build(entry, prepared.model, capture=False)
@@ -181,7 +181,7 @@ def _process_index() -> int:
   return jax.process_index()
 
 
-def _backend() -> str:
+def backend_name() -> str:
   """The JAX backend and device count, or a UsageError when the chosen platform cannot start."""
   import jax
 

@@ -142,7 +142,10 @@ def execute_group(
   for p, w in zip(prepared, workdirs):
     api.check_workdir(w, p, allow_config_change, chief)
   argv = argv or ['launch', *[f'--gin_file={f}' for f in gin_files], *[f'--gin_bindings={b}' for b in base_bindings]]
-  print(f'launch: {prepared[0].entry_name}, {len(prepared)} members as one vmapped program', flush=True)
+  print(
+    f'launch: {prepared[0].entry_name}, {len(prepared)} members as one vmapped program on {api.backend_name()}',
+    flush=True,
+  )
   return api.run_members(
     entry, list(zip(prepared, workdirs)), chief=chief, allow_config_change=allow_config_change, argv=argv,
     swept=swept, values=values,

@@ -208,11 +208,15 @@ class Run:
     self._writers: list[MetricWriter] = []
     self._progress: Progress | None = None
     self.mesh = sharding.data_mesh()
-    # The member axis is split over the devices when it divides evenly (one process); otherwise replicated.
+    # The member axis is split over the devices when it divides evenly (one process); otherwise replicated. The
+    # split uses the same mesh as everything else in the step (a second Mesh over the same devices makes jit refuse
+    # to mix its arrays with the data mesh's): axes ('member', 'data') with 'data' of size 1, so shared arrays and
+    # batches are replicated over the members' devices.
     devices = jax.devices()
     self._member_mesh = None
     if self.vmapped and jax.process_count() == 1 and len(devices) > 1 and len(self.seeds) % len(devices) == 0:
-      self._member_mesh = Mesh(np.asarray(devices), ('member',))
+      self.mesh = Mesh(np.asarray(devices).reshape(-1, 1), ('member', sharding.DATA_AXIS))
+      self._member_mesh = self.mesh
 
   # -- keys ------------------------------------------------------------------------------------------------------
 

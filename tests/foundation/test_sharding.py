@@ -1,4 +1,5 @@
-"""Data parallelism: the same run on 4 forced CPU devices matches the 1-device run, and the step compiles once."""
+"""Data parallelism: the same run on 4 forced CPU devices matches the 1-device run, and the step compiles once;
+vmapped seeds split over 2 devices match the 1-device single-seed run."""
 
 import json
 import os
@@ -41,6 +42,25 @@ def test_four_devices_match_one(tmp_path):
   one, four = _run(1, str(tmp_path / 'one')), _run(4, str(tmp_path / 'four'))
   assert (one['devices'], four['devices']) == (1, 4)
   np.testing.assert_allclose(four['loss'], one['loss'], rtol=1e-4)
+
+
+def test_vmapped_seeds_split_over_two_devices_match_one(tmp_path):
+  """`launch --seeds=0,1` on 2 devices puts one member on each (one mesh for members and shared arrays: a second
+  mesh over the same devices made jit refuse the step) and seed 1 equals its single-seed run on 1 device."""
+  tiny = ['--gin_file=tests/launch_tools/data/tiny_fit.gin', '--gin.NUM_STEPS=6']
+
+  def launch(devices, *args):
+    env = dict(os.environ, XLA_FLAGS=f'--xla_force_host_platform_device_count={devices}', JAX_PLATFORMS='cpu')
+    out = subprocess.run(
+      [sys.executable, '-m', 'launch', *tiny, *args], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out.stdout
+
+  assert '2 devices' in launch(2, '--seeds=0,1', f'--workdir={tmp_path / "vm"}')
+  launch(1, '--gin.SEED=1', f'--workdir={tmp_path / "one"}')
+  member, single = (json.loads((tmp_path / d / 'final_metrics.json').read_text()) for d in ('vm/seed_1', 'one'))
+  np.testing.assert_allclose(member['loss'], single['loss'], rtol=1e-4)
 
 
 def test_train_step_compiles_once():
