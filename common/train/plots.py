@@ -29,7 +29,11 @@ def plot_curves(
   if not series:
     return None
   # The object API (no pyplot state) and fixed margins instead of tight_layout: a vmapped run draws one figure per
-  # seed, and tight_layout's text measurement was most of a figure's cost.
+  # seed, and tight_layout's text measurement was most of a figure's cost. For the same reason the title sits at a
+  # fixed height (its automatic placement measures the tick labels again) and the axes get few ticks (every tick
+  # is a handful of artists): about 0.27 -> 0.19 s per figure.
+  from matplotlib.ticker import MaxNLocator, NullLocator
+
   fig = Figure(figsize=(4 * len(series), 3))
   FigureCanvasAgg(fig)
   axes = fig.subplots(1, len(series), squeeze=False)
@@ -37,11 +41,15 @@ def plot_curves(
   for ax, (metric, by_split) in zip(axes[0], sorted(series.items())):
     for split, (xs, ys) in sorted(by_split.items()):
       ax.plot(xs, ys, marker='.' if len(xs) < 30 else None, label=split)
-    ax.set_title(metric, fontsize=9)
+    ax.set_title(metric, fontsize=9, y=1.0, pad=4)
     ax.set_xlabel('step', fontsize=8)
     ax.tick_params(labelsize=7)
+    ax.xaxis.set_major_locator(MaxNLocator(5))
     if metric == 'loss' and all(v > 0 for _, ys in by_split.values() for v in ys):
       ax.set_yscale('log')
+      ax.yaxis.set_minor_locator(NullLocator())
+    else:
+      ax.yaxis.set_major_locator(MaxNLocator(5))
     ax.legend(fontsize=7)
   fig.savefig(png_path, dpi=80)
   return png_path
