@@ -50,15 +50,16 @@ def _percent(stat) -> str:
   return f'{100 * stat.mean:.1f}' + (f' ± {100 * stat.std:.1f}' if stat.std is not None else '')
 
 
-def rows(report) -> list[tuple[int, str, object]]:
-  """(number of tasks, model name, group) for every group, in table order."""
+def rows(report) -> list[tuple[int, int | None, str, object]]:
+  """(number of tasks, steps per task, model name, group) for every group, in table order."""
   out = []
   for g in report.groups:
     run = g.runs[0]
     tasks = int(report_lib.config_value(run, 'NUM_TASKS', run.final.get('num_tasks', 0)))
-    out.append((tasks, model_name(run), g))
+    steps = report_lib.config_value(run, 'NUM_STEPS')
+    out.append((tasks, None if steps is None else int(steps), model_name(run), g))
   rank = lambda name: next((i for i, o in enumerate(ORDER) if name.startswith(o)), len(ORDER))  # noqa: E731
-  return sorted(out, key=lambda r: (r[0], rank(r[1]), r[1]))
+  return sorted(out, key=lambda r: (r[0], r[1] or 0, rank(r[2]), r[2]))
 
 
 def models(report, out: str) -> str:
@@ -66,17 +67,17 @@ def models(report, out: str) -> str:
   lines = [
     'Accuracy in %, mean ± sample std (ddof=1) over the seeds (n).',
     '',
-    '| model | tasks | ' + ' | '.join(label for _, label in COLUMNS) + ' | params | n |',
-    '|---' * (4 + len(COLUMNS)) + '|',
+    '| model | tasks | steps per task | ' + ' | '.join(label for _, label in COLUMNS) + ' | params | n |',
+    '|---' * (5 + len(COLUMNS)) + '|',
   ]
-  for tasks, name, g in table:
+  for tasks, steps, name, g in table:
     params = g.stats.get('num_params')
     cells = [_percent(g.stats.get(m)) for m, _ in COLUMNS]
     n = max((s.n for s in g.stats.values()), default=0)
     lines.append(
-      f'| {name} | {tasks} | ' + ' | '.join(cells) + f' | {int(params.mean):,} | {n} |'
-      if params
-      else f'| {name} | {tasks} | ' + ' | '.join(cells) + f' | - | {n} |'
+      f'| {name} | {tasks} | {steps or "-"} | '
+      + ' | '.join(cells)
+      + (f' | {int(params.mean):,} | {n} |' if params else f' | - | {n} |')
     )
   path = _plot(table, os.path.join(out, 'per_task_accuracy.png'))
   if path:
@@ -91,7 +92,7 @@ def _per_task(run) -> list[float] | None:
 
 def _plot(table, path: str) -> str | None:
   curves = {}
-  for tasks, name, g in table:
+  for tasks, _, name, g in table:
     per_run = [c for c in (_per_task(r) for r in g.runs) if c]
     if per_run and len({len(c) for c in per_run}) == 1:
       curves.setdefault(tasks, []).append((name, 100 * np.mean(per_run, axis=0)))

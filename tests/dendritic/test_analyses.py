@@ -36,7 +36,7 @@ def test_active_dendrites_rows_are_named_by_the_model(tmp_path):
       workdir.mkdir()
       (workdir / 'final_metrics.json').write_text(json.dumps({'per_task_accuracy': [acc, acc + 0.1]}))
       values = {
-        'SEED': seed, 'NUM_TASKS': 2, 'active_dendrites.DendriticMLP.use_dendrites': dendrites,
+        'SEED': seed, 'NUM_TASKS': 2, 'NUM_STEPS': 30, 'active_dendrites.DendriticMLP.use_dendrites': dendrites,
         'active_dendrites.DendriticMLP.percent_on': on, 'active_dendrites.DendriticMLP.hidden': list(hidden),
         'projects.active_dendrites.experiment.run.center_context': center,
       }  # fmt: skip
@@ -46,11 +46,12 @@ def test_active_dendrites_rows_are_named_by_the_model(tmp_path):
   text = ad_analysis.models(report.build(runs), str(tmp_path))
   lines = [line for line in text.splitlines() if line.startswith('| ') and '---' not in line][1:]
   assert (
-    lines[0] == '| active dendrites + k-winners | 2 | 55.0 ± 7.1 | 55.0 ± 7.1 | 100.0 ± 0.0 | 27.5 ± 3.5 | 25,600 | 2 |'
+    lines[0]
+    == '| active dendrites + k-winners | 2 | 30 | 55.0 ± 7.1 | 55.0 ± 7.1 | 100.0 ± 0.0 | 27.5 ± 3.5 | 25,600 | 2 |'
   )
-  assert lines[1].startswith('| active dendrites + k-winners, raw (uncentered) prototypes | 2 | 25.0 ± 7.1 |')
-  assert lines[2].startswith('| MLP | 2 | 35.0 ± 7.1 |')
-  assert lines[3].startswith('| MLP, hidden (640, 640) | 2 | 40.0 ± 7.1 |')
+  assert lines[1].startswith('| active dendrites + k-winners, raw (uncentered) prototypes | 2 | 30 | 25.0 ± 7.1 |')
+  assert lines[2].startswith('| MLP | 2 | 30 | 35.0 ± 7.1 |')
+  assert lines[3].startswith('| MLP, hidden (640, 640) | 2 | 30 | 40.0 ± 7.1 |')
   assert (tmp_path / 'per_task_accuracy.png').stat().st_size > 2000
 
 
@@ -123,7 +124,8 @@ def test_sdr_headline_from_a_run_results_json(tmp_path):
 
 # (config, sweep file, trials in the first vmapped group: their SEEDs)
 SWEEPS = [
-  ('configs/active_dendrites/ad_kwinners_10.gin', 'configs/active_dendrites/sweeps/seeds.py', [0, 1, 2]),
+  ('configs/active_dendrites/ad_kwinners_10.gin', 'configs/active_dendrites/sweeps/seeds.py', [0, 1, 2, 3, 4]),
+  ('configs/active_dendrites/ad_kwinners_10.gin', 'configs/active_dendrites/sweeps/cpu_table.py', [0, 1, 2, 3, 4]),
   ('configs/elm_neuron/spike_adding_elm.gin', 'configs/elm_neuron/sweeps/spike_adding.py', [0, 1, 2]),
   ('configs/elm_neuron/adding_lstm.gin', 'configs/elm_neuron/sweeps/adding.py', [0, 1, 2]),
   ('configs/synaptic_delays/motif_dcls.gin', 'configs/synaptic_delays/sweeps/seeds.py', [0, 1, 2]),

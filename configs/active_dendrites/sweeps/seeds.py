@@ -1,4 +1,4 @@
-"""3 seeds of one active-dendrites config (ad_kwinners, kwinners_only, dendrites_only, mlp x 10 or 50 tasks). The
+"""5 seeds of one active-dendrites config (ad_kwinners, kwinners_only, dendrites_only, mlp x 10 or 50 tasks). The
 entry point derives each seed's task permutations and prototypes from the seed inside the run, so the seeds vmap
 (--vmap_trials: one program, each member with its own task stream).
 
@@ -16,7 +16,7 @@ The README's main table (the eight configs), then its controls, each one launch 
   --gin.experiment.run.center_context=False (raw prototypes); the same report command on that root.
 """
 
-SEEDS = [0, 1, 2]
+SEEDS = [0, 1, 2, 3, 4]
 
 
 def sweep(h):
