@@ -1,9 +1,12 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from common.continual import activity, projection
+from launch.gin_args import repo_root
 from projects.hlop.spiking_mlp import SpikingMLP
+from tests.foundation.helpers import check_readme_sweep
 
 
 def test_hlop_sees_presynaptic_spikes_of_every_time_step():
@@ -17,3 +20,9 @@ def test_hlop_sees_presynaptic_spikes_of_every_time_step():
   assert projection.dense_layers(variables['params']) == {'dense_0': 6, 'head': 8}
   logits = model.apply(variables, x)
   assert logits.shape == (5, 3) and bool(jnp.all(jnp.isfinite(logits)))
+
+
+@pytest.mark.parametrize('config', ['configs/hlop/spiking_finetune.gin', 'configs/hlop/spiking_hlop.gin'])
+def test_spiking_readme_sweep_validates_and_vmaps_seeds(config, monkeypatch):
+  monkeypatch.chdir(repo_root())
+  check_readme_sweep(config, 'configs/hlop/sweeps/spiking.py', [0, 1, 2, 3, 4])
