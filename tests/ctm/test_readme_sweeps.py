@@ -12,11 +12,11 @@ P = 'configs/ctm_parity'
 # (config, sweep file, the seeds of one row)
 CASES = [
   ('configs/ctm_maze/ctm_maze.gin', 'configs/ctm_maze/sweeps/models.py', [0, 1, 2]),
-  (f'{P}/ctm_t16.gin', f'{P}/sweeps/ticks.py', [0, 1, 2]),
-  (f'{P}/lstm_t16.gin', f'{P}/sweeps/ticks.py', [0, 1, 2]),
-  (f'{P}/ablation_shared_nlm.gin', f'{P}/sweeps/seeds.py', [0, 1, 2]),
+  (f'{P}/ctm_t16.gin', f'{P}/sweeps/ticks.py', [0, 1, 2, 3, 4]),
+  (f'{P}/lstm_t16.gin', f'{P}/sweeps/ticks.py', [0, 1, 2, 3, 4]),
+  (f'{P}/ablation_shared_nlm.gin', f'{P}/sweeps/seeds.py', [0, 1, 2, 3, 4]),
   ('configs/ctm_digits/ctm_digits.gin', 'configs/ctm_digits/sweeps/seeds.py', [0, 1, 2]),
-  ('configs/ctm_sort/ctm_sort.gin', 'configs/ctm_sort/sweeps/seeds.py', [0, 1, 2]),
+  ('configs/ctm_sort/ctm_sort.gin', 'configs/ctm_sort/sweeps/seeds.py', [0, 1, 2, 3, 4]),
 ]
 
 
