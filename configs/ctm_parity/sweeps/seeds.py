@@ -1,11 +1,14 @@
-"""3 seeds of one parity experiment (the ablations, the D=256 pair, the 20000-step runs), vmapped (one program with
+"""5 seeds of one parity experiment (the ablations, the D=256 pair, the 20000-step runs), vmapped (one program with
 --vmap_trials); the commands for the README's tables are in projects/ctm_parity/README.md, e.g.
 
-  launch --gin_file=configs/ctm_parity/ablation_shared_nlm.gin --sweep=configs/ctm_parity/sweeps/seeds.py \
-    --workdir=/tmp/ctm_parity/4000/shared_nlm --vmap_trials --sweep_workers=1
-  launch report /tmp/ctm_parity/4000 --analysis=projects.ctm_parity.analysis:parity
+  flock /tmp/brainnets-cpu.lock launch --gin_file=configs/ctm_parity/ablation_shared_nlm.gin \
+    --sweep=configs/ctm_parity/sweeps/seeds.py --workdir=/tmp/ctm_parity/500/shared_nlm --vmap_trials \
+    --sweep_workers=1 --gin.NUM_STEPS=500 --gin.EVAL_EVERY=500 --gin.CHECKPOINT_EVERY=500
+  launch report /tmp/ctm_parity/500 --analysis=projects.ctm_parity.analysis:parity
 """
+
+SEEDS = [0, 1, 2, 3, 4]
 
 
 def sweep(h):
-  return h.sweep('SEED', [0, 1, 2])
+  return h.sweep('SEED', SEEDS)
