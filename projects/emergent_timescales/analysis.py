@@ -10,7 +10,7 @@ operative config), on the N it trains on at the end (the stage n: multi-head, th
 the N its one head is learning, since its earlier N are forgotten):
   - tau_net: the median over neurons of the network timescale (measures.exponential_timescale of the
     autocorrelation of activity under Bernoulli streams), and the median single-neuron tau;
-  - ablation: accuracy with the `ABLATE` longest-tau (and as many random) units silenced;
+  - ablation: accuracy with the `ABLATE` longest-tau (LeakyRNN only) and as many random units silenced;
   - perturbation: accuracy with W_rec + eps ||W_rec|| D / ||D|| for eps in PERTURB (mean over PERTURB_DRAWS draws).
 Robustness is reported as the accuracy kept above chance, (acc - 0.5) / (intact acc - 0.5), for networks whose
 intact accuracy is at least MIN_INTACT. The two kinds may end on different N (a multi-head network that reached
@@ -114,8 +114,9 @@ def measure_run(run: report_lib.Run) -> dict:
   if hidden is not None:
     rng = np.random.default_rng(0)
     for k in ABLATE:
-      units = measures.units_by_tau(taus, k) if taus is not None else rng.choice(hidden, k, replace=False)
-      out[f'ablate_long_{k}'] = kept(acc({**params, 'net': measures.ablate_units(net, units)}))
+      if taus is not None:  # GRU / LSTM have no single-neuron tau: only the random ablation is defined
+        units = measures.units_by_tau(taus, k)
+        out[f'ablate_long_{k}'] = kept(acc({**params, 'net': measures.ablate_units(net, units)}))
       out[f'ablate_random_{k}'] = kept(acc({**params, 'net': measures.ablate_units(net, rng.choice(hidden, k, False))}))
     for eps in PERTURB:
       draws = [

@@ -3,7 +3,15 @@ one vmapped program (--vmap_trials). CPU protocol: N-parity from N = 2 to N_MAX 
 
   flock /tmp/brainnets-cpu.lock launch --gin_file=configs/emergent_timescales/curriculum.gin \
     --sweep=configs/emergent_timescales/sweeps/curricula.py --vmap_trials --workdir=/tmp/et/curricula
-  launch report /tmp/et/curricula --group_by=KIND,CORE \
+
+The README's other rows are the same sweep with a different core, task or budget, e.g.
+
+  ... --workdir=/tmp/et/gated/gru --gin.CORE='@recurrent.GRU()' --gin.NUM_STEPS=2000       (LSTM: @recurrent.LSTM())
+  ... --workdir=/tmp/et/dms --gin.TASK="'dms'" --gin.N_MAX=12 --gin.NUM_STEPS=3000
+
+and one report tabulates every (TASK, CORE) found under the root:
+
+  launch report /tmp/et --group_by=TASK,CORE,KIND \
     --analysis=projects.emergent_timescales.analysis:curricula
 """
 
