@@ -38,6 +38,12 @@ flags.DEFINE_multi_string('gin_bindings', [], 'Extra gin bindings (also written 
 flags.DEFINE_multi_string('gin_search_path', [], 'Where gin files and includes are looked up (default: the repo root).')
 flags.DEFINE_string('workdir', None, 'Run directory: config record, metrics, TensorBoard, checkpoints, plots.')
 flags.DEFINE_enum('platform', 'auto', ['auto', 'cpu', 'gpu', 'tpu'], 'Accelerator platform.')
+flags.DEFINE_integer(
+  'cpu_devices',
+  None,
+  'Expose the CPU as N devices (default: 1, or what XLA_FLAGS sets). With --seeds / --vmap_trials the members are '
+  'split over them and run on N cores in parallel; see launch/platform.py for the entry points it fails on.',
+)
 flags.DEFINE_bool('dry_run', False, 'Parse, validate, build the model with jax.eval_shape, print the parameter table.')
 flags.DEFINE_bool('print_config', False, 'Print the resolved config with provenance and exit.')
 flags.DEFINE_bool('allow_config_change', False, 'Resume in a workdir whose saved config differs from this one.')
@@ -77,6 +83,7 @@ def main(argv: list[str], full_argv: list[str]) -> int:
   # 2. Platform before JAX is touched (gin imports modules that import JAX).
   platform_lib.select(FLAGS.platform)
   multi_process = not FLAGS.print_config and _init_distributed()  # also before anything touches a device
+  platform_lib.set_cpu_devices(FLAGS.cpu_devices)
   if FLAGS.study:
     return _study(full_argv, multi_process)
   if FLAGS.sweep or FLAGS.trial is not None or FLAGS.list_trials:
@@ -173,7 +180,10 @@ def _sweep(full_argv, multi_process: bool) -> int:
     workers=FLAGS.sweep_workers,
     metric=FLAGS.sweep_metric,
     dry_run=FLAGS.dry_run,
-    passthrough=(f'--platform={FLAGS.platform}',),
+    passthrough=(
+      f'--platform={FLAGS.platform}',
+      *([f'--cpu_devices={FLAGS.cpu_devices}'] if FLAGS.cpu_devices else []),
+    ),
     argv=full_argv,
     multi_process=multi_process,
     vmap=FLAGS.vmap_trials,

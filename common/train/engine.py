@@ -215,14 +215,15 @@ class Run:
     self._writers: list[MetricWriter] = []
     self._progress: Progress | None = None
     self.mesh = sharding.data_mesh()
-    # The member axis is split over the devices when it divides evenly (one process); otherwise replicated. The
-    # split uses the same mesh as everything else in the step (a second Mesh over the same devices makes jit refuse
-    # to mix its arrays with the data mesh's): axes ('member', 'data') with 'data' of size 1, so shared arrays and
-    # batches are replicated over the members' devices.
+    # One process: the member axis is split over as many devices as divide it evenly (8 seeds on 3 devices: 2),
+    # the run's only mesh (a second Mesh over the same devices makes jit refuse to mix its arrays with the data
+    # mesh's): axes ('member', 'data') with 'data' of size 1, so shared arrays and batches are replicated over the
+    # members' devices. Several processes: members replicated, the data mesh as for one seed.
     devices = jax.devices()
     self._member_mesh = None
-    if self.vmapped and jax.process_count() == 1 and len(devices) > 1 and len(self.seeds) % len(devices) == 0:
-      self.mesh = Mesh(np.asarray(devices).reshape(-1, 1), ('member', sharding.DATA_AXIS))
+    if self.vmapped and jax.process_count() == 1 and len(devices) > 1:
+      split = max(d for d in range(1, len(devices) + 1) if len(self.seeds) % d == 0)
+      self.mesh = Mesh(np.asarray(devices[:split]).reshape(-1, 1), ('member', sharding.DATA_AXIS))
       self._member_mesh = self.mesh
 
   # -- keys ------------------------------------------------------------------------------------------------------

@@ -45,20 +45,21 @@ def test_four_devices_match_one(tmp_path):
 
 
 def test_vmapped_seeds_split_over_two_devices_match_one(tmp_path):
-  """`launch --seeds=0,1` on 2 devices puts one member on each (one mesh for members and shared arrays: a second
-  mesh over the same devices made jit refuse the step) and seed 1 equals its single-seed run on 1 device."""
+  """`launch --seeds=0,1 --cpu_devices=2` puts one member on each CPU device (one mesh for members and shared
+  arrays: a second mesh over the same devices made jit refuse the step) and seed 1 equals its 1-device run."""
   tiny = ['--gin_file=tests/launch_tools/data/tiny_fit.gin', '--gin.NUM_STEPS=6']
 
-  def launch(devices, *args):
-    env = dict(os.environ, XLA_FLAGS=f'--xla_force_host_platform_device_count={devices}', JAX_PLATFORMS='cpu')
+  def launch(*args):
+    env = dict(os.environ, JAX_PLATFORMS='cpu')
+    env.pop('XLA_FLAGS', None)
     out = subprocess.run(
       [sys.executable, '-m', 'launch', *tiny, *args], cwd=ROOT, env=env, capture_output=True, text=True
     )
     assert out.returncode == 0, out.stderr[-3000:]
     return out.stdout
 
-  assert '2 devices' in launch(2, '--seeds=0,1', f'--workdir={tmp_path / "vm"}')
-  launch(1, '--gin.SEED=1', f'--workdir={tmp_path / "one"}')
+  assert 'on cpu (2 devices)' in launch('--seeds=0,1', '--cpu_devices=2', f'--workdir={tmp_path / "vm"}')
+  assert 'on cpu (1 devices)' in launch('--gin.SEED=1', f'--workdir={tmp_path / "one"}')
   member, single = (json.loads((tmp_path / d / 'final_metrics.json').read_text()) for d in ('vm/seed_1', 'one'))
   np.testing.assert_allclose(member['loss'], single['loss'], rtol=1e-4)
 
