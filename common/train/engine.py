@@ -64,7 +64,7 @@ from common.train import state as state_lib
 from common.train.checkpoint import Checkpointer
 from common.train.errors import ConfigurationError, TrainingDiverged
 from common.train.metrics import MetricWriter
-from common.train.plots import plot_curves
+from common.train.plots import plot_runs
 from common.train.progress import Progress
 
 # fold_in ids of the key streams: stable, so adding a stream never changes the others. Loops may use any other
@@ -372,11 +372,17 @@ class Run:
     return state
 
   def _members(self, tree) -> list:
-    """The members' device trees (one program for all of them: an eager x[i] per leaf compiled a slice and a
-    squeeze per leaf shape, a quarter of a second per save of a small vmapped run)."""
+    """The members' trees for their checkpoints. One process: host slices of one device_get, put back on the
+    default device (what an eager x[i] per leaf did, without compiling a slice and a squeeze per leaf shape, nor a
+    jitted unstack, which took a second to compile for a member-split state). Several processes: one jitted unstack,
+    so every member stays a global array that orbax saves from every host."""
     if not self.vmapped:
       return [tree] * len(self._ckpts)
-    return _unstack(tree, len(self.seeds))
+    n = len(self.seeds)
+    if jax.process_count() > 1:
+      return _unstack(tree, n)
+    host = jax.device_get(tree)
+    return [jax.device_put(jax.tree_util.tree_map(lambda x, i=i: np.asarray(x)[i], host)) for i in range(n)]
 
   # -- the hot loop's host boundaries --------------------------------------------------------------------------------
 
@@ -533,9 +539,10 @@ class Run:
       w.close()
     if self.is_chief:
       skip = ('steps_per_sec', 'learning_rate', *plot_skip)
-      for w, f, writer in zip(self.workdirs, finals, self._writers):
+      for w, f in zip(self.workdirs, finals):
         write_json(os.path.join(w, 'final_metrics.json'), f)
-        plot_curves(writer.jsonl_path, os.path.join(w, 'curves.png'), skip=skip, splits_skip=('final',))
+      pngs = [(writer.jsonl_path, os.path.join(w, 'curves.png')) for w, writer in zip(self.workdirs, self._writers)]
+      plot_runs(pngs, skip=skip, splits_skip=('final',))
     return finals if self.vmapped else finals[0]
 
   def close(self) -> None:
