@@ -183,6 +183,34 @@ def _creation_lock(url: str):
       fcntl.flock(f, fcntl.LOCK_UN)
 
 
+class _TrialGate:
+  """Makes "is another trial needed?" and the trial's creation one step among workers sharing a SQLite file.
+
+  Without it two workers can both see 3 of 4 trials finished and both start one: 5 trials (seen in CI). The gate
+  is the lock file of _creation_lock, taken before the count and released once the trial exists (at the start of
+  the objective) or when no trial is started. A server database has no shared lock file: there the race remains
+  and a study may run a trial or two beyond --num_trials when workers finish together."""
+
+  def __init__(self, url: str):
+    self._file = open(url[len('sqlite:///') :] + '.lock', 'a') if url.startswith('sqlite:///') else None
+    self._held = False
+
+  def acquire(self) -> None:
+    if self._file is not None and not self._held:
+      fcntl.flock(self._file, fcntl.LOCK_EX)
+      self._held = True
+
+  def release(self) -> None:
+    if self._file is not None and self._held:
+      fcntl.flock(self._file, fcntl.LOCK_UN)
+      self._held = False
+
+  def close(self) -> None:
+    self.release()
+    if self._file is not None:
+      self._file.close()
+
+
 def _create_with_retries(create, attempts: int = 5):
   """create() again after a database error raised by a concurrent worker creating the same schema or study."""
   import sqlalchemy.exc
@@ -260,9 +288,10 @@ def _finished_count(study) -> tuple[int, int, int]:
   return finished, waiting, running
 
 
-def should_run_another(study, num_trials: int, heartbeat: bool) -> bool:
+def should_run_another(study, num_trials: int, heartbeat: bool, gate: _TrialGate | None = None) -> bool:
   """Whether this worker should ask for a trial now. With heartbeats it waits while the last trials run elsewhere:
-  one of their workers may die, and its retry (WAITING) must still be run."""
+  one of their workers may die, and its retry (WAITING) must still be run. On True the gate stays held: the caller
+  releases it once its trial exists."""
   import optuna
 
   while True:
@@ -270,11 +299,15 @@ def should_run_another(study, num_trials: int, heartbeat: bool) -> bool:
       with warnings.catch_warnings():
         warnings.simplefilter('ignore', optuna.exceptions.ExperimentalWarning)
         optuna.storages.fail_stale_trials(study)
+    if gate is not None:
+      gate.acquire()
     finished, waiting, running = _finished_count(study)
+    if finished < num_trials and (waiting or finished + running < num_trials):
+      return True
+    if gate is not None:
+      gate.release()
     if finished >= num_trials:
       return False
-    if waiting or finished + running < num_trials:
-      return True
     if not heartbeat:
       return False  # a dead worker's trial would never be retried: leave the rest to the running workers
     time.sleep(POLL_SECONDS)
@@ -384,14 +417,21 @@ def main(opts: Options, *, multi_process: bool = False) -> int:
   print(f'study {opts.study}: {storage_url(opts)}, {opts.num_trials} trials, sampler {opts.sampler}', flush=True)
   if not heartbeat:
     print('study: the journal storage has no heartbeat; a dead worker leaves its trial running.', flush=True)
-  ran = 0
+  ran, gate = 0, _TrialGate(storage_url(opts))
+
+  def objective(trial):
+    gate.release()  # the trial exists now: other workers may count it
+    return _objective(opts, spec, trial, multi_process=multi_process)
+
   try:
-    while should_run_another(study, opts.num_trials, heartbeat):
-      study.optimize(
-        lambda t: _objective(opts, spec, t, multi_process=multi_process), n_trials=1, catch=(TrainingDiverged,)
-      )
+    while should_run_another(study, opts.num_trials, heartbeat, gate):
+      try:
+        study.optimize(objective, n_trials=1, catch=(TrainingDiverged,))
+      finally:
+        gate.release()
       ran += 1
   finally:
+    gate.close()
     if multi_process:
       _broadcast_json({'run': False})
   _summarise(study, opts, ran)
