@@ -146,7 +146,7 @@ def run_phases(
         run.first_step_done(g, state)
       last = step == phase.num_steps
       if phase.during is not None:
-        run.check_finite(g, [{'parameter_norm': n} for n in np.atleast_1d(_norm(run, state['params']))])
+        run.check_params_finite(g, state['params'])
         current = run.members_of({'params': state['params'], **state['model_state']})
         updated = [phase.during(step, model, v, x) for v, x in zip(current, samples)]
         if any(u is not None for u in updated):
@@ -176,17 +176,6 @@ def run_phases(
     [{**f, 'step': int(offsets[-1]), **e, 'num_params': num_params} for f, e in zip(finals, last_evals)],
     plot_skip=('phase',),
   )
-
-
-# Jitted once here: jax.jit of a fresh jax.vmap(...) on every call missed the cache and retraced at every step of a
-# phase with grid updates (kan_fitting's grid extension ran at ~5-14 steps/s).
-_jitted_norm = jax.jit(optax.global_norm)
-_jitted_vmapped_norm = jax.jit(jax.vmap(optax.global_norm))
-
-
-def _norm(run, params) -> np.ndarray:
-  norm = _jitted_vmapped_norm if run.vmapped else _jitted_norm
-  return np.asarray(jax.device_get(norm(params)))
 
 
 def _extend(prev_model, variables, model, samples):

@@ -471,14 +471,16 @@ class Run:
     self._open()
     if probe is None:
       probe = state['params'] if isinstance(state, dict) and 'params' in state else state
-    norms = [float(x) for x in np.atleast_1d(np.asarray(jax.device_get(self._norm(probe))))]
-    self.check_finite(step, [{'parameter_norm': n} for n in norms])
+    self.check_params_finite(step, probe)
     for member, c in zip(self._members(state), self._ckpts):
       c.save(step, member, meta=self.meta)
     self._last_good = step
 
-  def _norm(self, tree):
-    return _member_norm(tree) if self.vmapped else _global_norm(tree)
+  def check_params_finite(self, step: int, tree) -> None:
+    """Raises TrainingDiverged if a member's global norm of `tree` is not finite (one compiled program per tree
+    structure, not one eager op per parameter)."""
+    norms = np.atleast_1d(np.asarray(jax.device_get((_member_norm if self.vmapped else _global_norm)(tree))))
+    self.check_finite(step, [{'parameter_norm': float(n)} for n in norms])
 
   def _boundary(self, step: int) -> None:
     kill = self._fault.get('kill')
