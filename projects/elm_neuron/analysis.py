@@ -8,12 +8,17 @@ ELM with num_branches > 1 is 'branch_elm', one with tau_max < 1000 is 'elm_cappe
 test accuracy in % per model and gap; the adding problem (runs binding LENGTH): test MSE and accuracy (|error| <
 0.04) per model and (length, steps). Cells are mean ± sample std (ddof=1) over seeds, with n when it is not the
 same everywhere. Writes accuracy_vs_gap.png for spike adding.
+
+The claims are judged on seed-paired gaps with launch/claims.py (runs paired by SEED; 'above: holds' when the mean
+difference exceeds 2 standard errors of it): at every gap the ELM's accuracy above the LSTM's, the GRU's and the
+capped ELM's (the paper's timescale ablation), and at every adding budget the ELM's MSE below the LSTM's.
 """
 
 import os
 
 import numpy as np
 
+from launch import claims
 from launch import report as report_lib
 
 MODELS = ('elm', 'branch_elm', 'elm_capped', 'lstm', 'gru')
@@ -60,6 +65,34 @@ def collect(report) -> dict:
     if 'num_params' in g.stats:
       out['params'][table, model] = int(g.stats['num_params'].mean)
   return out
+
+
+def _by_seed(group, value) -> dict:
+  """{seed: value(run)} over a group's runs."""
+  return {report_lib.config_value(r, 'SEED'): float(value(r)) for r in group.runs}
+
+
+def claim_rows(data: dict) -> list[str]:
+  """Markdown rows | claim | condition | gap | verdict | (gap = A - B of 'A above B', launch/claims.py)."""
+  rows = []
+  spike = data['spike']
+  for gap in sorted({c for _, c in spike}):
+    for other in ('lstm', 'gru', 'elm_capped'):
+      if ('elm', gap) in spike and (other, gap) in spike:
+        accs = [_by_seed(spike[m, gap], lambda r: 100.0 * r.final['accuracy']) for m in ('elm', other)]
+        g = claims.paired_gap(*accs)
+        rows.append(
+          f'| ELM accuracy above {other} (points) | gap {gap} | {claims.gap_text(g, 1)} | {claims.above(g)} |'
+        )
+  adding = data['adding']
+  for length, steps in sorted({c for _, c in adding}, reverse=True):
+    b = (length, steps)
+    if ('elm', b) in adding and ('lstm', b) in adding:
+      g = claims.paired_gap(*(_by_seed(adding[m, b], lambda r: r.final['loss']) for m in ('lstm', 'elm')))
+      rows.append(
+        f'| ELM MSE below LSTM (LSTM - ELM) | T={length}, {steps} steps | {claims.gap_text(g)} | {claims.above(g)} |'
+      )
+  return rows
 
 
 def tables(report, out: str) -> str:
@@ -109,6 +142,10 @@ def tables(report, out: str) -> str:
     parts.append('\n'.join(lines))
   if not parts:
     return 'No ELM runs (binding GAP or LENGTH) under the root.\n'
+  rows = claim_rows(data)
+  if rows:
+    head = ['### Claims, seed-paired (gap = A - B of "A above B", ± its standard error; launch/claims.py)', '']
+    parts.append('\n'.join(head + ['| claim | condition | gap | verdict |', '|---|---|---|---|'] + rows))
   return '\n\n'.join(parts) + '\n'
 
 

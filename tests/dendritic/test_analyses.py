@@ -81,6 +81,19 @@ def test_elm_tables_name_models_and_budgets(tmp_path):
   assert (tmp_path / 'accuracy_vs_gap.png').stat().st_size > 2000
 
 
+def test_elm_claims_are_seed_paired(tmp_path):
+  elm, lstm = {'@': 'common.dendritic.elm.ELM'}, {'@': 'common.dendritic.recurrent.LSTM'}
+  accuracy = {'elm': [0.30, 0.40, 0.35], 'lstm': [0.10, 0.22, 0.14]}  # ELM - LSTM per seed: 20, 18, 21 points
+  runs = []
+  for name, accs in accuracy.items():
+    for seed, acc in enumerate(accs):
+      values = {'SEED': seed, 'recurrent.SequenceModel.core': elm if name == 'elm' else lstm, 'GAP': 800}
+      runs.append(_run(f'{name}/{seed}', values, {'accuracy': acc, 'num_params': 10.0}))
+  text = elm_analysis.tables(report.build(runs), str(tmp_path))
+  assert '| ELM accuracy above lstm (points) | gap 800 | +19.7 ± 0.9 (n=3) | above: holds |' in text
+  assert 'above gru' not in text  # no GRU runs: no claim row
+
+
 def test_delay_rows_and_pruning_columns(tmp_path):
   runs = []
   kinds = {'none': ('FixedDelayDense', 1), 'fixed': ('FixedDelayDense', 12), 'dcls': ('DCLSDelayDense', 12)}
