@@ -10,11 +10,14 @@ to the S-KAN's parameter count. The test metric is `rmse` (lower is better) or `
 
 Writes <out>/models.png (one panel per task, mean ± std per model) and returns two Markdown tables: the S-KAN
 against every single basis at its own hidden width and the MLP, and against the parameter-matched single bases,
-each with its verdict columns computed from the means.
+each with its verdict columns computed from the means; then the claims on seed-paired gaps (launch/claims.py, runs
+paired by SEED): the S-KAN at least as good as the best single basis (the one with the best mean) and the best
+matched one, and better than the MLP (2 standard errors of the paired difference).
 """
 
 import os
 
+from launch import claims
 from launch import report as report_lib
 
 BASES = ('bspline', 'chebyshev', 'fourier', 'rbf', 'mexican_hat')
@@ -37,7 +40,7 @@ def label(run: report_lib.Run) -> str | None:
 
 
 def cells(report: report_lib.Report) -> tuple[dict, list[str]]:
-  """{task: {model: (metric name, Stat, num_params)}} over the finished runs, and problems found."""
+  """{task: {model: (metric name, Stat, num_params, {seed: value})}} over the finished runs, and problems found."""
   by_cell: dict[tuple[str, str], list[report_lib.Run]] = {}
   for run in (r for g in report.groups for r in g.runs):
     model = label(run)
@@ -54,14 +57,15 @@ def cells(report: report_lib.Report) -> tuple[dict, list[str]]:
       problems.append(f'{task}/{model}: no rmse or accuracy in final metrics')
       continue
     stat = report_lib.stat([float(r.final[metric]) for r in runs])
-    out.setdefault(task, {})[model] = (metric, stat, int(runs[0].final.get('num_params', 0)))
+    seeds = {report_lib.config_value(r, 'SEED'): float(r.final[metric]) for r in runs}
+    out.setdefault(task, {})[model] = (metric, stat, int(runs[0].final.get('num_params', 0)), seeds)
   return out, problems
 
 
 def _cell(entry) -> str:
   if entry is None:
     return '-'
-  _, stat, params = entry
+  _, stat, params, _ = entry
   return f'{report_lib.fmt_stat(stat)} ({params})'
 
 
@@ -81,7 +85,7 @@ def tables(report: report_lib.Report, out_dir: str) -> str:
   if not rows:
     text = 'No finished S-KAN comparison runs (MODEL = @skan.SKAN() / @layers.KAN() / @mlp.MLP()) under the root.'
     return text + ''.join(f'\nNot tabulated: {p}' for p in problems)
-  n = sorted({s.n for row in rows.values() for _, s, _ in row.values()})
+  n = sorted({entry[1].n for row in rows.values() for entry in row.values()})
   plain = [m for m in BASES + ('skan', 'mlp') if any(m in row for row in rows.values())]
   lines = [
     f'Test metric, mean ± std over n = {"/".join(map(str, n))} seeds (rmse: lower is better; accuracy: higher). '
@@ -110,11 +114,52 @@ def tables(report: report_lib.Report, out_dir: str) -> str:
           f'| {task} | {_cell(row["skan"])} | ' + ' | '.join(_cell(row.get(m)) for m in matched) + f' | '
           f'{_verdict(row, "skan", MATCHED)} |'
         )
+  lines += claim_lines(rows)
   if problems:
     lines += ['', 'Not tabulated: ' + '; '.join(problems)]
   path = plot(rows, os.path.join(out_dir, 'models.png'))
   lines += ['', f'Plot: {os.path.basename(path)} (mean ± std per model, one panel per task).']
   return '\n'.join(lines) + '\n'
+
+
+def _paired(row: dict, other: str) -> claims.Gap | None:
+  """The S-KAN's seed-paired advantage over `other`: other - skan for rmse, skan - other for accuracy."""
+  sign = 1.0 if LOWER_IS_BETTER[row['skan'][0]] else -1.0
+  mine, theirs = row['skan'][3], row[other][3]
+  return claims.paired_gap({s: sign * v for s, v in theirs.items()}, {s: sign * v for s, v in mine.items()})
+
+
+def _best(row: dict, models: tuple[str, ...]) -> str | None:
+  sign = 1.0 if LOWER_IS_BETTER[row['skan'][0]] else -1.0
+  present = [m for m in models if m in row]
+  return min(present, key=lambda m: sign * row[m][1].mean) if present else None
+
+
+def claim_lines(rows: dict) -> list[str]:
+  """Markdown: per task, the S-KAN's seed-paired advantage (± its standard error) and the launch/claims.py
+  verdict against the best single basis, the MLP and the best matched single basis."""
+  body = []
+  for task, row in rows.items():
+    if 'skan' not in row:
+      continue
+    cells = []
+    for others, verdict in ((BASES, claims.at_least), (('mlp',), claims.above), (MATCHED, claims.at_least)):
+      best = _best(row, others)
+      gap = _paired(row, best) if best else None
+      cells += [f'{best}: {claims.gap_text(gap)}' if best else '-', verdict(gap) if best else '-']
+    body.append(f'| {task} | ' + ' | '.join(cells) + ' |')
+  if not body:
+    return []
+  return [
+    '',
+    "Seed-paired claims (launch/claims.py): the S-KAN's advantage over the other model, per seed (rmse: other - "
+    'S-KAN; accuracy: S-KAN - other), mean ± standard error; positive favours the S-KAN:',
+    '',
+    '| task | vs best single basis | S-KAN at least as good? | vs MLP | S-KAN better? | vs best matched single | '
+    'S-KAN at least as good? |',
+    '|---|---|---|---|---|---|---|',
+    *body,
+  ]
 
 
 def plot(rows: dict, path: str) -> str:

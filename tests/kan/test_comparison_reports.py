@@ -1,6 +1,7 @@
 """The KAN projects' `launch report` analyses on hand-made run directories: projects/s_kan/analysis.py labels runs
-by TASK/MODEL/BASIS/MATCH_SKAN and computes its verdicts from the means; projects/kan_fitting/analysis.py tabulates
-the grid-extension KAN per grid and picks the MLP with the closest parameter count."""
+by TASK/MODEL/BASIS/MATCH_SKAN and computes its verdicts from the means and on seed-paired gaps;
+projects/kan_fitting/analysis.py tabulates the grid-extension KAN per grid and picks the MLP with the closest
+parameter count."""
 
 import json
 import os
@@ -60,7 +61,16 @@ def test_skan_tables_and_verdicts(tmp_path):
   assert xy[1][1:] == ['0.02 ± 0 (651)', '0.01 ± 0 (667)', 'no']
   digits = _table_rows(text, 'sklearn_digits')
   assert digits[0][1:] == ['0.920 ± 0.014 (3715)', '-', '0.9 ± 0 (15925)', '0.95 ± 0 (15990)', 'no', 'no']
-  assert len(digits) == 1  # no matched single basis ran on digits: no second-table row
+  assert len(digits) == 2  # no matched single basis ran on digits: no second-table row, only the claims row
+  # seed-paired claims: xy beats fourier by (0.02, 0.04), the MLP by (0.01, 0.01), loses to fourier_matched by 0.01
+  assert xy[2][1:] == [
+    'fourier: +0.0300 ± 0.0100 (n=2)', 'at least: holds', 'mlp: +0.0100 ± 0.0000 (n=2)', 'above: holds',
+    'fourier_matched: -0.0100 ± 0.0000 (n=2)', 'below: does not hold',
+  ]  # fmt: skip
+  assert digits[1][1:] == [
+    'bspline: -0.0200 ± 0.0100 (n=2)', 'below, within noise (< 2 SE)', 'mlp: -0.0500 ± 0.0000 (n=2)',
+    'below: does not hold', '-', '-',
+  ]  # fmt: skip
   assert 'n = 2 seeds' in text
   assert (tmp_path / 'models.png').stat().st_size > 0
 
