@@ -13,7 +13,7 @@ CASES = [
   ('configs/hlop/finetune.gin', 'configs/hlop/sweeps/seeds.py', True),
   ('configs/hlop/hlop.gin', 'configs/hlop/sweeps/schedules.py', True),
   ('configs/hlop/spiking_hlop.gin', 'configs/hlop/sweeps/raw_projector.py', True),
-  ('configs/hlop/si.gin', 'configs/hlop/sweeps/si_strength.py', False),
+  ('configs/hlop/si.gin', 'configs/hlop/sweeps/si_strength.py', True),
   ('configs/power_law_rehearsal/power_law_d05.gin', 'configs/power_law_rehearsal/sweeps/seeds.py', True),
   ('configs/variational_binary_cl/permuted_variational.gin', 'configs/variational_binary_cl/sweeps/seeds.py', True),
   (
