@@ -15,6 +15,7 @@ CASES = [
   (f'{P}/ctm_t16.gin', f'{P}/sweeps/ticks.py', [0, 1, 2, 3, 4]),
   (f'{P}/lstm_t16.gin', f'{P}/sweeps/ticks.py', [0, 1, 2, 3, 4]),
   (f'{P}/ablation_shared_nlm.gin', f'{P}/sweeps/seeds.py', [0, 1, 2, 3, 4]),
+  (f'{P}/ctm_t16.gin', f'{P}/sweeps/precision.py', [0, 1, 2, 3, 4]),
   ('configs/ctm_digits/ctm_digits.gin', 'configs/ctm_digits/sweeps/seeds.py', [0, 1, 2]),
   ('configs/ctm_sort/ctm_sort.gin', 'configs/ctm_sort/sweeps/seeds.py', [0, 1, 2, 3, 4]),
 ]
