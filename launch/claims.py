@@ -18,6 +18,17 @@ from launch import report as report_lib
 Gap = tuple[float, float | None, int]  # (mean difference, its standard error or None with one seed, n seeds)
 
 
+def by_seed(runs, value, finite_only: bool = False) -> dict:
+  """{seed: float(value(run))} over runs (their SEED binding): one side of paired_gap. With finite_only a value that
+  is None or not finite is left out (a diverged run is then not paired)."""
+  out = {}
+  for run in runs:
+    v = value(run)
+    if not finite_only or (v is not None and math.isfinite(float(v))):
+      out[report_lib.config_value(run, 'SEED')] = float(v)
+  return out
+
+
 def paired_gap(a: dict, b: dict) -> Gap | None:
   """{seed: value} x2 -> the gap of a - b over the seeds both have, or None if they share none."""
   diffs = [a[s] - b[s] for s in sorted(set(a) & set(b))]

@@ -69,7 +69,7 @@ def comparison(report: report_lib.Report, out_dir: str) -> str:
   ]
 
   def by_seed(m, fn):
-    return {report_lib.config_value(r, 'SEED'): fn(r) for r in runs[m]}
+    return claims.by_seed(runs[m], fn)
 
   acc = {m: by_seed(m, lambda r: r.final['accuracy']) for m in models}
   near = {m: by_seed(m, lambda r: -abs(r.final.get('branching_factor', math.nan) - 1.0)) for m in models}

@@ -18,8 +18,11 @@ one line per width and step count.
 import os
 import re
 
+from launch import claims
 from launch import report as report_lib
 from launch.report import config_value
+
+BF16 = 'bfloat16 matmuls'  # CTM.compute_dtype='bfloat16' (sweeps/precision.py), named like an ablation
 
 COLUMNS = (
   ('accuracy', 'at most certain tick'),
@@ -47,6 +50,7 @@ def experiment(run: report_lib.Run) -> dict:
       for text, on in (
         ('shared NLM', bool(config_value(run, 'CTM.shared_nlm', False))),
         ('post-activation readout', config_value(run, 'CTM.readout', 'synch') == 'post'),
+        (BF16, config_value(run, 'CTM.compute_dtype', 'float32') == 'bfloat16'),
       )
       if on
     ),
@@ -71,6 +75,7 @@ def rows(report: report_lib.Report) -> list[dict]:
     per_tick = [sum(r.final[k] for r in runs) / len(runs) for k in keys]
     row = {**experiment(runs[0]), 'params': int(runs[0].final.get('num_params', 0)), 'n': len(runs)}
     row.update(score=report_lib.stat([r.final[scored(r)] for r in runs]), stats=stats, per_tick=per_tick)
+    row['seeds'] = claims.by_seed(runs, lambda r: r.final[scored(r)])
     out.append(row)
   return sorted(out, key=lambda r: (r['steps'], r['model'] == 'LSTM', bool(r['ablation']), r['width'], r['T']))
 
@@ -98,9 +103,31 @@ def parity(report: report_lib.Report, out_dir: str) -> str:
       + ' | '.join(cells)
       + ' |'
     )
+  lines += precision_lines(table)
   path = plot(table, os.path.join(out_dir, 'accuracy.png'))
   lines += ['', f'Plot: {os.path.basename(path)} (accuracy at every tick; scored accuracy against T).']
   return '\n'.join(lines) + '\n'
+
+
+def precision_lines(table: list[dict]) -> list[str]:
+  """For each bfloat16 row with a float32 twin (same experiment otherwise): the scored accuracy's seed-paired gap,
+  bfloat16 - float32 (launch/claims.py), with its per-seed differences."""
+  out = []
+  for row in (r for r in table if BF16 in r['ablation']):
+    plain = ', '.join(a for a in row['ablation'].split(', ') if a != BF16)
+    key = lambda r: (r['model'], r['T'], r['width'], r['steps'])  # noqa: E731
+    twin = next((r for r in table if key(r) == key(row) and r['ablation'] == plain), None)
+    if twin is None:
+      continue
+    diffs = ', '.join(
+      f'{row["seeds"][s] - twin["seeds"][s]:+.4f}' for s in sorted(set(row['seeds']) & set(twin['seeds']))
+    )
+    gap = claims.paired_gap(row['seeds'], twin['seeds'])
+    out.append(
+      f'- {_name(row)}, {row["steps"]} steps: bfloat16 - float32 = {claims.gap_text(gap)} (mean ± standard error, '
+      f'seed-paired; per seed {diffs})'
+    )
+  return ['', 'The bfloat16 option (seed-paired, scored accuracy):', *out] if out else []
 
 
 def plot(table: list[dict], path: str) -> str:

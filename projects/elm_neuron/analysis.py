@@ -67,11 +67,6 @@ def collect(report) -> dict:
   return out
 
 
-def _by_seed(group, value) -> dict:
-  """{seed: value(run)} over a group's runs."""
-  return {report_lib.config_value(r, 'SEED'): float(value(r)) for r in group.runs}
-
-
 def claim_rows(data: dict) -> list[str]:
   """Markdown rows | claim | condition | gap | verdict | (gap = A - B of 'A above B', launch/claims.py)."""
   rows = []
@@ -79,7 +74,7 @@ def claim_rows(data: dict) -> list[str]:
   for gap in sorted({c for _, c in spike}):
     for other in ('lstm', 'gru', 'elm_capped'):
       if ('elm', gap) in spike and (other, gap) in spike:
-        accs = [_by_seed(spike[m, gap], lambda r: 100.0 * r.final['accuracy']) for m in ('elm', other)]
+        accs = [claims.by_seed(spike[m, gap].runs, lambda r: 100.0 * r.final['accuracy']) for m in ('elm', other)]
         g = claims.paired_gap(*accs)
         rows.append(
           f'| ELM accuracy above {other} (points) | gap {gap} | {claims.gap_text(g, 1)} | {claims.above(g)} |'
@@ -88,7 +83,7 @@ def claim_rows(data: dict) -> list[str]:
   for length, steps in sorted({c for _, c in adding}, reverse=True):
     b = (length, steps)
     if ('elm', b) in adding and ('lstm', b) in adding:
-      g = claims.paired_gap(*(_by_seed(adding[m, b], lambda r: r.final['loss']) for m in ('lstm', 'elm')))
+      g = claims.paired_gap(*(claims.by_seed(adding[m, b].runs, lambda r: r.final['loss']) for m in ('lstm', 'elm')))
       rows.append(
         f'| ELM MSE below LSTM (LSTM - ELM) | T={length}, {steps} steps | {claims.gap_text(g)} | {claims.above(g)} |'
       )

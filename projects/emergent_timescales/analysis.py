@@ -58,16 +58,6 @@ def _cell(values) -> str:
   return f'{report_lib.fmt_stat(report_lib.stat(v))} (n={len(v)})' if v else '-'
 
 
-def _by_seed(runs, value) -> dict:
-  """{seed: value(run)} over the runs whose value is finite (None: left out)."""
-  out = {}
-  for r in runs:
-    v = value(r)
-    if v is not None and math.isfinite(float(v)):
-      out[report_lib.config_value(r, 'SEED')] = float(v)
-  return out
-
-
 def measure_run(run: report_lib.Run) -> dict:
   """tau_net, taus and robustness of a finished run's final network on its final stage's N."""
   import jax
@@ -182,10 +172,10 @@ def _verdicts(single: list, multi: list, measured: dict) -> list[str]:
   both = [n for n in ns if all(r.final[f'learned_at_n{n}'] >= 0 for r in single + multi)]
 
   def final(runs, key):
-    return _by_seed(runs, lambda r: r.final[key])
+    return claims.by_seed(runs, lambda r: r.final[key], finite_only=True)
 
   def measure(runs, key):
-    return _by_seed(runs, lambda r: measured[id(r)].get(key, math.nan))
+    return claims.by_seed(runs, lambda r: measured[id(r)].get(key, math.nan), finite_only=True)
 
   def earlier(r):  # mean final accuracy on the N learned before the last one learned (None: fewer than two)
     old = [n for n in ns if r.final[f'learned_at_n{n}'] >= 0][:-1]
@@ -210,13 +200,13 @@ def _verdicts(single: list, multi: list, measured: dict) -> list[str]:
         )
       )
       for kind, runs in (('single', single), ('multi', multi)):
-        rise = _by_seed(runs, lambda r: r.final[f'tau_at_n{top}'] - r.final[f'tau_at_n{first}'])
+        rise = claims.by_seed(runs, lambda r: r.final[f'tau_at_n{top}'] - r.final[f'tau_at_n{first}'], finite_only=True)
         rows.append((f'{kind}-head tau rises from N={first} to N={top}', rise, dict.fromkeys(rise, 0.0)))
   rows.append(
     (
       'multi-head keeps earlier N above single-head (mean final accuracy on the earlier learned N)',
-      _by_seed(multi, earlier),
-      _by_seed(single, earlier),
+      claims.by_seed(multi, earlier, finite_only=True),
+      claims.by_seed(single, earlier, finite_only=True),
     )
   )
   rows.append(

@@ -57,7 +57,7 @@ def cells(report: report_lib.Report) -> tuple[dict, list[str]]:
       problems.append(f'{task}/{model}: no rmse or accuracy in final metrics')
       continue
     stat = report_lib.stat([float(r.final[metric]) for r in runs])
-    seeds = {report_lib.config_value(r, 'SEED'): float(r.final[metric]) for r in runs}
+    seeds = claims.by_seed(runs, lambda r, metric=metric: r.final[metric])
     out.setdefault(task, {})[model] = (metric, stat, int(runs[0].final.get('num_params', 0)), seeds)
   return out, problems
 
@@ -122,17 +122,20 @@ def tables(report: report_lib.Report, out_dir: str) -> str:
   return '\n'.join(lines) + '\n'
 
 
+def _sign(row: dict) -> float:
+  """+1 where lower is better (rmse), -1 where higher is (accuracy): sign * value is a cost."""
+  return 1.0 if LOWER_IS_BETTER[row['skan'][0]] else -1.0
+
+
 def _paired(row: dict, other: str) -> claims.Gap | None:
   """The S-KAN's seed-paired advantage over `other`: other - skan for rmse, skan - other for accuracy."""
-  sign = 1.0 if LOWER_IS_BETTER[row['skan'][0]] else -1.0
-  mine, theirs = row['skan'][3], row[other][3]
+  sign, mine, theirs = _sign(row), row['skan'][3], row[other][3]
   return claims.paired_gap({s: sign * v for s, v in theirs.items()}, {s: sign * v for s, v in mine.items()})
 
 
 def _best(row: dict, models: tuple[str, ...]) -> str | None:
-  sign = 1.0 if LOWER_IS_BETTER[row['skan'][0]] else -1.0
   present = [m for m in models if m in row]
-  return min(present, key=lambda m: sign * row[m][1].mean) if present else None
+  return min(present, key=lambda m: _sign(row) * row[m][1].mean) if present else None
 
 
 def claim_lines(rows: dict) -> list[str]:
@@ -142,12 +145,12 @@ def claim_lines(rows: dict) -> list[str]:
   for task, row in rows.items():
     if 'skan' not in row:
       continue
-    cells = []
+    texts = []
     for others, verdict in ((BASES, claims.at_least), (('mlp',), claims.above), (MATCHED, claims.at_least)):
       best = _best(row, others)
       gap = _paired(row, best) if best else None
-      cells += [f'{best}: {claims.gap_text(gap)}' if best else '-', verdict(gap) if best else '-']
-    body.append(f'| {task} | ' + ' | '.join(cells) + ' |')
+      texts += [f'{best}: {claims.gap_text(gap)}' if best else '-', verdict(gap) if best else '-']
+    body.append(f'| {task} | ' + ' | '.join(texts) + ' |')
   if not body:
     return []
   return [

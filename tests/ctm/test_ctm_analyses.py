@@ -123,3 +123,17 @@ def test_parity_scores_each_model_at_its_tick(tmp_path):
   assert rows[3][4] == report.fmt_stat(report.stat([0.65, 0.65]))  # the LSTM at its last tick
   assert parity_analysis.rows(report.build(report.find_runs(str(tmp_path))))[1]['per_tick'] == [0.51, 0.52, 0.53, 0.54]
   assert (tmp_path / 'accuracy.png').stat().st_size > 2000
+
+
+def test_parity_names_bfloat16_rows_and_pairs_them_with_float32(tmp_path):
+  ctm = cm.Ref('common.ctm.ctm.CTM', True)
+  for seed, (f32, bf16) in enumerate([(0.70, 0.71), (0.80, 0.78), (0.75, 0.72)]):  # bf16 - f32: +0.01, -0.02, -0.03
+    for dtype, acc in (('float32', f32), ('bfloat16', bf16)):
+      bindings = {'common.train.loop.train.model': ctm, 'ITERATIONS': 4, 'D_MODEL': 64, 'SEED': seed}
+      bindings['common.ctm.ctm.CTM.compute_dtype'] = dtype
+      final = {'accuracy': acc, 'accuracy_last': acc, 'num_params': 100, 'step': 40}
+      _run(tmp_path, f'{dtype}_s{seed}', bindings, final)
+  text = parity_analysis.parity(report.build(report.find_runs(str(tmp_path))), str(tmp_path))
+  assert [r[0] for r in _cells(text, '| CTM')] == ['CTM T=4, D 64', 'CTM T=4, D 64, bfloat16 matmuls']
+  assert 'bfloat16 - float32 = -0.0133 ± 0.0120 (n=3)' in text
+  assert 'per seed +0.0100, -0.0200, -0.0300' in text
