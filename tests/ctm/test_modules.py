@@ -137,7 +137,8 @@ def test_tick_loss_averages_min_loss_and_most_certain_ticks():
 
 @pytest.mark.parametrize('kw', [dict(deep=True), dict(deep=False), dict(shared=True)])
 def test_nlm_layouts_agree_in_values_and_gradients(kw):
-  """The CTM's (D, M, B) layout, with its hand-written gradient, computes the reference (B, D, M) layout's maths."""
+  """The CTM's (D, M, B) layout, with its hand-written gradients (weights, and the temperature from dw and db),
+  computes the reference (B, D, M) layout's maths."""
   trace = jax.random.normal(jax.random.PRNGKey(0), (3, 5, 4))  # (B, D, M)
   ref = NeuronLevelModels(memory_length=4, hidden=3, **kw)
   dib = NeuronLevelModels(memory_length=4, hidden=3, layout='dib', **kw)
