@@ -16,12 +16,14 @@ Without it, rows say
 
   .venv/bin/python -m benchmarks.bench_ctm            # full: 30 timed steps per row
   .venv/bin/python -m benchmarks.bench_ctm --quick    # 5 timed steps
+  ... -m benchmarks.bench_ctm --rounds=5              # with the peer: 5 alternating rounds of both sides, paired ratios
   CTM_PEER_PYTHON=/tmp/bench-ctm-venv/bin/python CTM_REFERENCE_DIR=/tmp/ctm_ref .venv/bin/python -m benchmarks.bench_ctm
 """
 
 import functools
 import json
 import os
+import statistics
 import subprocess
 import sys
 
@@ -111,6 +113,29 @@ def reference_ms(repeats: int):
   return result['train_ms'], result['forward_ms']
 
 
+def paired_rounds(rounds: int, repeats: int) -> list[harness.Row]:
+  """Ours and the reference timed alternately, `rounds` times: the ratio is the median of the per-round ratios.
+
+  On a shared virtual machine the speed drifts by 20-50% over minutes (the same code measured 31 and 48 ms within an
+  hour), so one measurement of each side can catch them in different phases; alternating and pairing cancels most
+  of that. Rows hold the medians over rounds; extra['round_ratios'] each round's reference/ours.
+  """
+  per_round = []
+  for _ in range(rounds):
+    ref = reference_ms(repeats)
+    if not isinstance(ref, tuple):
+      raise SystemExit(f'--rounds needs the reference peer: {ref}')
+    per_round.append((ours_train_step_ms(repeats), ours_forward_ms(repeats), *ref))
+  device, rows = jax.devices()[0].platform, []
+  for name, i in ((f'ctm parity-16 train step b64 ({device})', 0), (f'ctm parity-16 forward b256 ({device})', 1)):
+    ours = statistics.median(r[i] for r in per_round)
+    peer = statistics.median(r[i + 2] for r in per_round)
+    ratios = [r[i + 2] / r[i] for r in per_round]
+    note = f'{rounds} alternating rounds; median of per-round ratios {statistics.median(ratios):.2f}x'
+    rows.append(harness.Row(name, ours, 'reference torch', peer, note, {'round_ratios': ratios}))
+  return rows
+
+
 def run(quick: bool = False) -> list[harness.Row]:
   repeats = 5 if quick else 30
   train_ms, fwd_ms = ours_train_step_ms(repeats), ours_forward_ms(repeats)
@@ -152,6 +177,12 @@ def run(quick: bool = False) -> list[harness.Row]:
 
 
 if __name__ == '__main__':
-  rows = run(quick='--quick' in sys.argv)
-  print(harness.format_table(rows))
-  harness.write_json(rows, os.path.join(os.path.dirname(__file__), 'results', 'ctm.json'))
+  rounds = [int(a.split('=', 1)[1]) for a in sys.argv[1:] if a.startswith('--rounds=')]
+  if rounds:
+    rows = paired_rounds(rounds[0], 5 if '--quick' in sys.argv else 15)
+    print(harness.format_table(rows))
+    harness.write_json(rows, os.path.join(os.path.dirname(__file__), 'results', 'ctm_rounds.json'))
+  else:
+    rows = run(quick='--quick' in sys.argv)
+    print(harness.format_table(rows))
+    harness.write_json(rows, os.path.join(os.path.dirname(__file__), 'results', 'ctm.json'))
