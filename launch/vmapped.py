@@ -54,11 +54,17 @@ def check_members(prepared: list[api.Prepared], labels: list[str]) -> bool:
 
   Returns whether the members' optimizers differ (they are then built per member).
   """
+  return bool(optimizer_differences(prepared, labels))
+
+
+def optimizer_differences(prepared: list[api.Prepared], labels: list[str]) -> set[str]:
+  """check_members' work: raises UsageError on differences other than the seed and optimizer numbers, and returns
+  the optimizer bindings (full gin keys) whose numbers differ between members."""
   entry = prepared[0].entry_name
   if any(p.entry_name != entry for p in prepared):
     raise UsageError('the members run different entry points; they cannot share one vmapped program.')
   sides = [diff_lib.effective(p.resolved_json['bindings'], root=None, defaults='none') for p in prepared]
-  bad, optimizer_differs = {}, False
+  bad, optimizer_keys = {}, set()
   for side, label in zip(sides[1:], labels[1:]):
     for key in sorted(set(sides[0]) | set(side)):
       a, b = sides[0].get(key), side.get(key)
@@ -73,7 +79,7 @@ def check_members(prepared: list[api.Prepared], labels: list[str]) -> bool:
       if key == f'{entry}.seed' and numeric:
         continue
       if numeric and a['kind'] == 'optimizer' and entry in MEMBER_OPTIMIZERS:
-        optimizer_differs = True
+        optimizer_keys.add(key)
         continue
       bad.setdefault(key, (_shown(a), _shown(b), label))
   if bad:
@@ -84,7 +90,7 @@ def check_members(prepared: list[api.Prepared], labels: list[str]) -> bool:
       'Members share everything gin builds. Bind such keys to a macro of their own (e.g. a DATA_SEED for a '
       'stream seeded by SEED) or run the seeds/trials as separate runs (without --seeds / --vmap_trials).'
     )
-  return optimizer_differs
+  return optimizer_keys
 
 
 def _shown(entry) -> str | None:
@@ -99,19 +105,38 @@ def _is_number(x) -> bool:
   return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
-def _optimizers(prepared: list[api.Prepared]) -> list[dict]:
+def _optimizers(prepared: list[api.Prepared], keys: set[str]) -> list[dict]:
   """Per-member {'optimizer': factory} built while each member's config is the parsed one (gin binds a factory's
-  arguments when it is called, so each member's optimizer is built now and its factory returns it)."""
+  arguments when it is called, so each member's optimizer is built now and its factory returns it).
+
+  When every differing key (`keys`, from optimizer_differences) is a number that optim.create_optimizer can take
+  as a traced value (optim.TRACEABLE_NUMBERS), each member also gets {'optimizer_numbers': {argument: value}}: the
+  loop then builds ONE optimizer whose numbers are indexed by the member id, instead of switching between the
+  members' optimizers (under vmap a switch computes every member's update for every member).
+  """
   import gin
 
+  from common.train import optim
   from launch import gin_setup
 
-  values = []
+  values, numbers = [], []
   for p in prepared:
     gin_setup.parse(p.gin_files, p.bindings, p.search_paths)
     bound = gin.get_bindings(p.entry_name)
-    tx = bound['optimizer'](int(bound['num_steps']))
+    tx = bound['optimizer'](int(bound['num_steps']))  # also validates this member's numbers
     values.append({'optimizer': lambda num_steps, tx=tx: tx})
+    if getattr(bound['optimizer'], '__name__', None) == optim.create_optimizer.__name__:
+      numbers.append(gin.get_bindings(bound['optimizer']))
+  args = {k.rsplit('.', 1)[-1] for k in keys}
+  traceable = (
+    len(numbers) == len(prepared)
+    and all(k.rsplit('.', 2)[-2] == optim.create_optimizer.__name__ for k in keys)
+    and args <= set(optim.TRACEABLE_NUMBERS)
+    and all(_is_number(n.get(a)) for n in numbers for a in args)
+  )
+  if traceable:
+    for v, n in zip(values, numbers):
+      v['optimizer_numbers'] = {a: float(n[a]) for a in sorted(args)}
   return values
 
 
@@ -133,8 +158,8 @@ def execute_group(
   from launch import gin_setup
 
   prepared = [api.prepare(list(gin_files), list(base_bindings) + list(b), search_paths) for b in member_bindings]
-  optimizer_differs = check_members(prepared, labels)
-  values = _optimizers(prepared) if optimizer_differs else []
+  optimizer_keys = optimizer_differences(prepared, labels)
+  values = _optimizers(prepared, optimizer_keys) if optimizer_keys else []
   entry = gin_setup.parse(prepared[0].gin_files, prepared[0].bindings, prepared[0].search_paths)
   build_check.build(entry, prepared[0].model, capture=True, check_data=True)
   chief = jax.process_index() == 0

@@ -6,6 +6,7 @@ The loop calls `create_optimizer(num_steps)` (gin binds the other arguments), so
 
 from typing import Sequence
 
+import jax
 import optax
 
 from common.train.errors import ConfigurationError
@@ -13,10 +14,17 @@ from common.train.errors import ConfigurationError
 _OPTIMIZERS = {
   'adam': lambda lr, wd, b1, b2, eps: optax.adam(lr, b1=b1, b2=b2, eps=eps),
   'adamw': lambda lr, wd, b1, b2, eps: optax.adamw(lr, b1=b1, b2=b2, eps=eps, weight_decay=wd),
-  'sgd': lambda lr, wd, b1, b2, eps: optax.sgd(lr, momentum=b1 or None),
+  'sgd': lambda lr, wd, b1, b2, eps: optax.sgd(lr, momentum=b1 if _traced(b1) else (b1 or None)),
   'lbfgs': lambda lr, wd, b1, b2, eps: optax.lbfgs(lr),
 }
 _SCHEDULES = ('constant', 'cosine', 'warmup_cosine', 'linear')
+# Arguments of create_optimizer that may be traced arrays (one value per member of a vmapped sweep, indexed by the
+# member id inside the step): they only enter arithmetic, never the optimizer's structure.
+TRACEABLE_NUMBERS = ('learning_rate', 'weight_decay', 'b1', 'b2', 'eps', 'end_factor', 'grad_clip_norm')
+
+
+def _traced(x) -> bool:
+  return isinstance(x, jax.Array)
 
 
 def learning_rate_schedule(
@@ -28,8 +36,15 @@ def learning_rate_schedule(
   if schedule == 'cosine':
     return optax.cosine_decay_schedule(learning_rate, max(num_steps, 1), alpha=end_factor)
   if schedule == 'warmup_cosine':
-    return optax.warmup_cosine_decay_schedule(
-      0.0, learning_rate, warmup_steps, max(num_steps, warmup_steps + 1), end_value=learning_rate * end_factor
+    # optax.warmup_cosine_decay_schedule's pieces, joined here because it compares the peak value with 0 in Python,
+    # which a traced learning rate (a vmapped sweep's) cannot answer; the same schedule, alpha = end_factor.
+    decay_steps = max(num_steps, warmup_steps + 1)
+    return optax.join_schedules(
+      [
+        optax.linear_schedule(0.0, learning_rate, warmup_steps),
+        optax.cosine_decay_schedule(learning_rate, decay_steps - warmup_steps, alpha=end_factor),
+      ],
+      [warmup_steps],
     )
   if schedule == 'linear':
     return optax.linear_schedule(learning_rate, learning_rate * end_factor, max(num_steps, 1))
@@ -51,16 +66,21 @@ def create_optimizer(
   grad_clip_norm: float | None = None,
   extra_transforms: Sequence[optax.GradientTransformation] = (),
 ) -> optax.GradientTransformation:
-  """Builds the optimizer. `extra_transforms` run on the gradients first (projections, masks, ...)."""
+  """Builds the optimizer. `extra_transforms` run on the gradients first (projections, masks, ...).
+
+  The TRACEABLE_NUMBERS may be traced scalars (a vmapped sweep's per-member values, each member's checked as a
+  float when its config was read); such a learning rate is not checked here, and a traced grad_clip_norm always
+  clips.
+  """
   if name not in _OPTIMIZERS:
     raise ConfigurationError(f'create_optimizer.name={name!r} is unknown; choose one of {sorted(_OPTIMIZERS)}.')
-  if not learning_rate > 0:
+  if not _traced(learning_rate) and not learning_rate > 0:
     raise ConfigurationError(f'create_optimizer.learning_rate={learning_rate} must be positive.')
   lr = learning_rate_schedule(
     num_steps, learning_rate=learning_rate, schedule=schedule, warmup_steps=warmup_steps, end_factor=end_factor
   )
   chain = list(extra_transforms)
-  if grad_clip_norm:
+  if _traced(grad_clip_norm) or grad_clip_norm:
     chain.append(optax.clip_by_global_norm(grad_clip_norm))
   chain.append(_OPTIMIZERS[name](lr, weight_decay, b1, b2, eps))
   return optax.chain(*chain)

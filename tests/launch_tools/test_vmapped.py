@@ -67,3 +67,39 @@ def test_vmapped_trials_compile_with_the_experiments_xla_options(tmp_path, monke
   opts.bindings.append("loop.train.xla_options = {'xla_cpu_no_such_option': 1}")
   with pytest.raises(UsageError, match='xla_cpu_no_such_option'):
     sweep.main(opts)
+
+
+def test_trials_differing_in_optimizer_numbers_index_one_optimizer(monkeypatch):
+  """Learning-rate trials get per-member numbers (one optimizer indexed by the member id), not a switch."""
+  monkeypatch.chdir(ROOT)
+  trials = sweep.trials_of(sweep.load(NUMERIC), NUMERIC)
+  prepared = [api.prepare([TINY], ['NUM_STEPS = 6', *t.bindings], [ROOT]) for t in trials]
+  keys = vmapped.optimizer_differences(prepared, [t.id for t in trials])
+  values = vmapped._optimizers(prepared, keys)
+  assert [v['optimizer_numbers'] for v in values] == [{'learning_rate': lr} for lr in (1e-3, 3e-3, 1e-2, 3e-2)]
+
+
+def test_create_optimizer_with_traced_numbers_equals_the_float_one():
+  import jax
+  import jax.numpy as jnp
+  import numpy as np
+
+  from common.train import optim
+
+  params = {'w': jnp.linspace(-1.0, 1.0, 6).reshape(2, 3)}
+  grads = {'w': jnp.linspace(0.5, -2.0, 6).reshape(2, 3)}
+  for name, kw in (
+    ('adamw', dict(learning_rate=3e-3, weight_decay=1e-2, b1=0.8, eps=1e-7, grad_clip_norm=0.5, end_factor=0.1)),
+    ('sgd', dict(learning_rate=0.1, b1=0.9)),
+  ):
+
+    def updates(numbers, name=name):
+      tx = optim.create_optimizer(10, name=name, schedule='warmup_cosine', warmup_steps=2, **numbers)
+      state = tx.init(params)
+      for _ in range(3):
+        u, state = tx.update(grads, state, params)
+      return u
+
+    want = updates(kw)
+    got = jax.jit(updates)({k: jnp.float32(v) for k, v in kw.items()})
+    np.testing.assert_allclose(got['w'], want['w'], rtol=1e-6, atol=1e-9)

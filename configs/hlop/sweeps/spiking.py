@@ -1,7 +1,7 @@
 """The spiking rows (configs/hlop/spiking_finetune.gin, spiking_hlop.gin; add
---gin.projection.HLOP.projector="'raw'" for the code's raw projector) at the README's CPU-sized protocol: 5 tasks x
-100 steps per task (the configs' default is 300), x seeds 0-4 over ONE task sequence (DATA_SEED 0), seeds vmapped
-(--vmap_trials: one program per config).
+--gin.projection.HLOP.projector="'raw'" for the code's raw projector) at the configs' protocol: 5 tasks x
+300 steps per task (until 2026-12-03 evening the README's table used 100), x seeds 0-4 over ONE task sequence
+(DATA_SEED 0), seeds vmapped (--vmap_trials: one program per config).
 
   for c in spiking_finetune spiking_hlop; do
     flock /tmp/brainnets-cpu.lock launch --gin_file=configs/hlop/$c.gin --sweep=configs/hlop/sweeps/spiking.py \
@@ -14,7 +14,7 @@
 """
 
 SEEDS = [0, 1, 2, 3, 4]
-NUM_STEPS = 100  # per task
+NUM_STEPS = 300  # per task (the configs' protocol)
 
 
 def sweep(h):
