@@ -140,32 +140,45 @@ def _pyplot():
 
 
 def plot_summary(table_rows: Sequence[Row], png_path: str, title: str = '') -> str | None:
-  """Left: ACC and BWT per row (mean, std bars). Right: mean accuracy on seen tasks after each task."""
+  """Left: ACC and BWT per row (mean, std bars). Right: mean accuracy on seen tasks after each task.
+
+  Rows are numbered in both panels and named in a key under them: a row's label carries every grouping value
+  (e.g. `hlop (hebbian_schedule='after_task', hebbian_multiplier=5, first_task_size=(24, 64, 64))`), which as a
+  tick label or legend entry would squeeze the axes.
+  """
   table_rows = [r for r in table_rows if r.n]
   if not table_rows:
     return None
   plt = _pyplot()
-  fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(12, 4.2))
+  key_inches = 0.115 * len(table_rows) + 0.15  # 7-point lines
+  height = 3.8 + key_inches
+  fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(12, height))
   x = np.arange(len(table_rows))
+  numbers = [str(i + 1) for i in x]
   for offset, key in ((-0.2, 'acc'), (0.2, 'bwt')):
     vals = [r.metrics[key] for r in table_rows]
     means = [v.mean() if v.size else np.nan for v in vals]
     stds = [v.std(ddof=1) if v.size > 1 else 0.0 for v in vals]
     ax0.bar(x + offset, means, 0.4, yerr=stds, label=HEADERS[key])
   ax0.axhline(0, color='k', lw=0.5)
-  ax0.set_xticks(x, [r.label for r in table_rows], rotation=35, ha='right', fontsize=7)
+  ax0.set_xticks(x, numbers)
+  ax0.set_xlabel('row (key below)')
   ax0.set_ylabel('percentage points')
   ax0.legend()
-  for r in table_rows:
+  for number, r in zip(numbers, table_rows):
     if r.matrices is not None:
       curves = 100 * np.stack([seen_accuracy(m) for m in r.matrices])
-      ax1.plot(np.arange(1, curves.shape[1] + 1), curves.mean(0), marker='.', label=r.label)
+      ax1.plot(np.arange(1, curves.shape[1] + 1), curves.mean(0), marker='.', label=number)
   ax1.set_xlabel('tasks learned')
   ax1.set_ylabel('mean accuracy on seen tasks (%)')
-  ax1.legend(fontsize=6)
+  if ax1.lines:
+    ax1.legend(fontsize=7, ncol=2, title='row', title_fontsize=7)
+  key = '\n'.join(f'{number:>3}  {r.label} (n={r.n})' for number, r in zip(numbers, table_rows))
+  fig.text(0.01, 0.01, key, fontsize=7, family='monospace', va='bottom')
   if title:
     fig.suptitle(title)
-  fig.tight_layout()
+  fig.subplots_adjust(left=0.06, right=0.98, top=0.92 if title else 0.96, wspace=0.2,
+                      bottom=(key_inches + 0.7) / height)  # fmt: skip
   fig.savefig(png_path, dpi=90, metadata={'Software': None})
   plt.close(fig)
   return png_path
