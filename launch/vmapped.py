@@ -130,7 +130,7 @@ def _optimizers(prepared: list[api.Prepared], keys: set[str]) -> list[dict]:
   args = {k.rsplit('.', 1)[-1] for k in keys}
   traceable = (
     len(numbers) == len(prepared)
-    and all(k.rsplit('.', 2)[-2] == optim.create_optimizer.__name__ for k in keys)
+    and all(k.rpartition('.')[0].rpartition('.')[2] == optim.create_optimizer.__name__ for k in keys)
     and args <= set(optim.TRACEABLE_NUMBERS)
     and all(_is_number(n.get(a)) for n in numbers for a in args)
   )
