@@ -103,10 +103,51 @@ def parity(report: report_lib.Report, out_dir: str) -> str:
       + ' | '.join(cells)
       + ' |'
     )
+  lines += claim_lines(table)
   lines += precision_lines(table)
   path = plot(table, os.path.join(out_dir, 'accuracy.png'))
   lines += ['', f'Plot: {os.path.basename(path)} (accuracy at every tick; scored accuracy against T).']
   return '\n'.join(lines) + '\n'
+
+
+def claim_lines(table: list[dict]) -> list[str]:
+  """The paper's parity claims, judged on seed-paired gaps of the scored accuracy (launch/claims.py), per budget:
+  the CTM above its parameter-matched LSTM at each T (params within 1%); accuracy rising with T (each CTM T above
+  the CTM at the smallest T); the full CTM above each ablation at the same T."""
+  out = []
+  plain = [r for r in table if r['model'] != 'LSTM' and not r['ablation']]
+
+  def claim(text, condition, a, b):
+    gap = claims.paired_gap(a['seeds'], b['seeds'])
+    out.append(f'| {text} | {condition} | {claims.gap_text(gap)} | {claims.above(gap)} |')
+
+  for steps in sorted({r['steps'] for r in plain}):
+    ctms = sorted((r for r in plain if r['steps'] == steps), key=lambda r: (r['width'], r['T']))
+    for ctm in ctms:
+      lstm = next(
+        (
+          r
+          for r in table
+          if r['model'] == 'LSTM' and r['T'] == ctm['T'] and r['steps'] == steps
+          and abs(r['params'] - ctm['params']) <= 0.01 * ctm['params']
+        ),
+        None,
+      )  # fmt: skip
+      if lstm is not None:
+        claim(f'CTM above matched LSTM ({_name(lstm)})', f'{_name(ctm)}, {steps} steps', ctm, lstm)
+    for width in sorted({r['width'] for r in ctms}):
+      same = [r for r in ctms if r['width'] == width]
+      for ctm in same[1:]:
+        claim(f'accuracy rises with T (T={ctm["T"]} above T={same[0]["T"]})', f'CTM {width}, {steps} steps', ctm,
+              same[0])  # fmt: skip
+    for ablated in (r for r in table if r['steps'] == steps and r['ablation'] and BF16 not in r['ablation']):
+      full = next((r for r in ctms if r['T'] == ablated['T'] and r['width'] == ablated['width']), None)
+      if full is not None:
+        claim(f'full CTM above ablation ({ablated["ablation"]})', f'{_name(full)}, {steps} steps', full, ablated)
+  if not out:
+    return []
+  header = ['', 'Claims, seed-paired (gap = A - B of "A above B" in scored accuracy, ± its standard error):', '']
+  return header + ['| claim | condition | gap | verdict |', '|---|---|---|---|', *out]
 
 
 def precision_lines(table: list[dict]) -> list[str]:

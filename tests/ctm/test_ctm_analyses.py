@@ -115,7 +115,7 @@ def test_parity_scores_each_model_at_its_tick(tmp_path):
     ablation = {model_key: ctm, 'ITERATIONS': 4, 'D_MODEL': 64, 'common.ctm.ctm.CTM.shared_nlm': True, 'SEED': seed}
     _run(tmp_path, f'shared_s{seed}', ablation, final(0.77, 0.6, 4))
   text = parity_analysis.parity(report.build(report.find_runs(str(tmp_path))), str(tmp_path))
-  rows = _cells(text, '| CTM') + _cells(text, '| LSTM')
+  rows = _cells(text, '| CTM T') + _cells(text, '| LSTM')
   names = [r[0] for r in rows]
   ctm_names = ['CTM T=1, D 64', 'CTM T=4, D 64', 'CTM T=4, D 64, shared NLM']
   assert names == ctm_names + ['LSTM T=1, hidden 51', 'LSTM T=4, hidden 51']
@@ -137,3 +137,19 @@ def test_parity_names_bfloat16_rows_and_pairs_them_with_float32(tmp_path):
   assert [r[0] for r in _cells(text, '| CTM')] == ['CTM T=4, D 64', 'CTM T=4, D 64, bfloat16 matmuls']
   assert 'bfloat16 - float32 = -0.0133 ± 0.0120 (n=3)' in text
   assert 'per seed +0.0100, -0.0200, -0.0300' in text
+
+
+def test_parity_claims_pair_seeds_and_match_the_lstm_by_parameters():
+  def row(model, t, acc, params=100, ablation='', width='D 64'):
+    seeds = {s: acc + 0.01 * s for s in range(3)}
+    return dict(model=model, T=t, width=width, ablation=ablation, steps=40, params=params, seeds=seeds)
+
+  table = [
+    row('CTM', 1, 0.60), row('CTM', 16, 0.70), row('CTM', 16, 0.65, ablation='shared NLM'),
+    row('LSTM', 16, 0.66, params=101, width='hidden 51'), row('LSTM', 1, 0.50, params=200, width='hidden 90'),
+  ]  # fmt: skip
+  claims = {c[0]: (c[2], c[3]) for c in _cells('\n'.join(parity_analysis.claim_lines(table)), '| ')[1:]}
+  assert claims['CTM above matched LSTM (LSTM T=16, hidden 51)'] == ('+0.0400 ± 0.0000 (n=3)', 'above: holds')
+  assert not any('T=1, hidden 90' in c for c in claims)  # 200 parameters against 100: not matched
+  assert claims['accuracy rises with T (T=16 above T=1)'][1] == 'above: holds'
+  assert claims['full CTM above ablation (shared NLM)'][0] == '+0.0500 ± 0.0000 (n=3)'
