@@ -1,8 +1,7 @@
 """The parity table's T axis: ITERATIONS in {1, 4, 16} x 5 seeds, seeds vmapped (one program per T with --vmap_trials).
-T = 8 (in the configs, ctm_t8.gin / lstm_t8.gin) is left out of the CPU-sized table to fit its budget: add it to
-TICKS for the full axis. Run it on the CTM and on the parameter-matched LSTM, into one root with the ablations
-(sweeps/seeds.py). The README's table is the CPU-sized protocol (500 steps, set on the command line; the configs'
-default is 4000):
+T = 8 (ctm_t8.gin / lstm_t8.gin) runs through sweeps/seeds.py in the README's 4000-step table (the configs' steps).
+Run it on the CTM and on the parameter-matched LSTM, into one root with the ablations (sweeps/seeds.py); the
+README's early-training table sets 500 steps on the command line:
 
   R=/tmp/ctm_parity/500
   flock /tmp/brainnets-cpu.lock launch --gin_file=configs/ctm_parity/ctm_t16.gin \
