@@ -179,10 +179,8 @@ def run(quick: bool = False) -> list[harness.Row]:
 if __name__ == '__main__':
   rounds = [int(a.split('=', 1)[1]) for a in sys.argv[1:] if a.startswith('--rounds=')]
   if rounds:
-    rows = paired_rounds(rounds[0], 5 if '--quick' in sys.argv else 15)
-    print(harness.format_table(rows))
-    harness.write_json(rows, os.path.join(os.path.dirname(__file__), 'results', 'ctm_rounds.json'))
+    rows, name = paired_rounds(rounds[0], 5 if '--quick' in sys.argv else 15), 'ctm_rounds.json'
   else:
-    rows = run(quick='--quick' in sys.argv)
-    print(harness.format_table(rows))
-    harness.write_json(rows, os.path.join(os.path.dirname(__file__), 'results', 'ctm.json'))
+    rows, name = run(quick='--quick' in sys.argv), 'ctm.json'
+  print(harness.format_table(rows))
+  harness.write_json(rows, os.path.join(os.path.dirname(__file__), 'results', name))

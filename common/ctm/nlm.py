@@ -7,7 +7,8 @@ Layouts (`layout`, the axis order of the input): 'bdi' (batch, neurons, features
 'dib' (neurons, features, batch), which the CTM's tick uses: with the batch as the minor axis the contraction over
 the few (M or H) features is a short sum of broadcast products that XLA fuses into one vectorised loop, about 3x
 faster on CPU than the batched matmul of tiny (B, M) @ (M, H) blocks. Its gradient is written by hand
-(`_dib_matmul`) because the automatic one reduces over the batch once per (feature, output) pair.
+(`_dib_linear`) because the automatic one reduces over the batch once per (feature, output) pair, and over every
+activation for the temperature.
 """
 
 import flax.linen as nn
@@ -36,25 +37,6 @@ def _dib_forward(x: jax.Array, w: jax.Array) -> jax.Array:
 
 
 @jax.custom_vjp
-def _dib_matmul(x: jax.Array, w: jax.Array) -> jax.Array:
-  """(D, I, B) x (D, I, O) -> (D, O, B): D independent (O, I) @ (I, B) products, batch minor."""
-  return _dib_forward(x, w)
-
-
-def _dib_fwd(x, w):
-  return _dib_forward(x, w), (x, w)
-
-
-def _dib_bwd(res, g):
-  x, w = res
-  # dx[d, i, b] = sum_o w[d, i, o] g[d, o, b] is the same kind of short sum (over O); dw is one batched matmul.
-  return _dib_forward(g, jnp.swapaxes(w, 1, 2)), jnp.einsum('dib,dob->dio', x, g)
-
-
-_dib_matmul.defvjp(_dib_fwd, _dib_bwd)
-
-
-@jax.custom_vjp
 def _dib_linear(x: jax.Array, w: jax.Array, b: jax.Array, temperature: jax.Array) -> jax.Array:
   """(x (D, I, B) . w (D, I, O) + b (D, O)) / temperature -> (D, O, B), SuperLinear's map in the 'dib' layout.
 
@@ -73,6 +55,7 @@ def _dib_linear_fwd(x, w, b, temperature):
 def _dib_linear_bwd(res, g):
   x, w, b, temperature = res
   g = g / temperature
+  # dx[d, i, b] = sum_o w[d, i, o] g[d, o, b] is the same kind of short sum (over O); dw is one batched matmul.
   dx = _dib_forward(g, jnp.swapaxes(w, 1, 2))
   dw = jnp.einsum('dib,dob->dio', x, g)
   db = jnp.sum(g, axis=-1)
@@ -84,9 +67,8 @@ _dib_linear.defvjp(_dib_linear_fwd, _dib_linear_bwd)
 
 
 def per_neuron_matmul(x: jax.Array, w: jax.Array, layout: str = 'bdi') -> jax.Array:
-  """x in `layout` with features I, w (D, I, O) -> the same layout with features O."""
-  if layout == 'dib':
-    return _dib_matmul(x, w)
+  """x in layout 'bdi' or 'dbi' with features I, w (D, I, O) -> the same layout with features O ('dib' is
+  _dib_linear, with the bias and temperature)."""
   if layout == 'dbi':
     return jnp.einsum('dbi,dio->dbo', x, w)
   return jnp.einsum('bdi,dio->bdo', x, w)

@@ -123,8 +123,8 @@ def _member_optimizers(run: engine.Run, optimizer: Callable, num_steps: int) -> 
   traced (the launcher then gives each member's 'optimizer_numbers'), one optimizer is built with each number
   indexed by the member id: under vmap every member runs one update with its own values. Otherwise the members'
   optimizers are switched on the member id, which under vmap becomes a select that computes every member's update
-  for every member. Both give the same numbers (bitwise on digits_mlp's 8-member step, where indexing made the
-  jitted step about 10% faster; the whole runs of benchmarks/bench_sweeps.py did not move beyond their noise).
+  for every member. Both give the same numbers (tests/launch_tools/test_vmapped.py checks the traced numbers against
+  the float ones); indexing only saves the other members' updates.
   """
   numbers = run.member_values('optimizer_numbers', None)
   if run.vmapped and numbers[0] is not None:
