@@ -119,8 +119,8 @@ def load_run(workdir: str, root: str | None = None) -> Run:
   workdir = os.path.abspath(workdir)
   resolved = trials_lib.read_json(os.path.join(workdir, RESOLVED)) or {}
   bindings = resolved.get('bindings', {})
-  config = {k: b.get('gin', json.dumps(b.get('value'))) for k, b in bindings.items()}
   values = {k: b.get('value') for k, b in bindings.items()}
+  config = {k: _effective_gin(k, bindings) for k in bindings}
   final = trials_lib.read_json(os.path.join(workdir, FINAL))
   record = trials_lib.read(workdir) or {}
   if final is None and record.get('status') == DONE and isinstance(record.get('final'), dict):
@@ -135,6 +135,22 @@ def load_run(workdir: str, root: str | None = None) -> Run:
     detail = record.get('error') or record.get('reason') or _last_step(workdir)
   rel = os.path.relpath(workdir, os.path.abspath(root or os.path.dirname(workdir))).replace(os.sep, '/')
   return Run(rel, workdir, config, values, trials_lib.numeric(final) if final is not None else None, status, detail)
+
+
+def _macro(value: Any) -> str | None:
+  """The macro a binding's value refers to (`{'%': 'MODEL'}` -> 'MODEL'), else None."""
+  return value['%'] if isinstance(value, dict) and set(value) == {'%'} else None
+
+
+def _effective_gin(key: str, bindings: dict) -> str:
+  """A binding's gin text with macro references followed to the macro's own text: runs made from a config that
+  binds `run.model = %MODEL` and from one that binds it directly group together when they mean the same model."""
+  seen = set()
+  while (name := _macro(bindings[key].get('value'))) in bindings and name not in seen:
+    seen.add(key)
+    key = name
+  b = bindings[key]
+  return b.get('gin', json.dumps(b.get('value')))
 
 
 def _last_step(workdir: str) -> str:
@@ -186,10 +202,23 @@ def _is_volatile(key: str) -> bool:
 
 
 def varying_keys(runs: list[Run]) -> list[str]:
-  """Config keys whose gin text differs between runs (a key missing from some runs differs), seeds excluded."""
+  """Config keys whose effective value differs between runs (a key missing from some runs differs), seeds excluded.
+
+  A key bound to the same macro in every run is left out: the macro's own key carries the difference.
+  """
   keys = sorted({k for r in runs for k in r.config})
+
+  def one_macro(k):
+    refs = {_macro(r.values.get(k)) for r in runs}
+    return len(refs) == 1 and None not in refs
+
   return [
-    k for k in keys if not is_seed_key(k) and not _is_volatile(k) and len({r.config.get(k, UNSET) for r in runs}) > 1
+    k
+    for k in keys
+    if not is_seed_key(k)
+    and not _is_volatile(k)
+    and not one_macro(k)
+    and len({r.config.get(k, UNSET) for r in runs}) > 1
   ]
 
 

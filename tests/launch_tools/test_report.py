@@ -75,6 +75,22 @@ def test_groups_by_the_differing_key_and_averages_seeds(root):
   assert next(r for r in rep.others if r.path == 'killed').detail == 'last logged step 4'
 
 
+def test_macro_references_group_by_what_they_mean(tmp_path):
+  """One config binds the model directly, another through a macro (`model = %MODEL`): the runs group by the model
+  they trained; a key bound to the same macro in every run (`width = %WIDTH`) is left to the macro's own key."""
+  model, width = 'projects.p.run.model', 'projects.p.Net.width'
+  ctm, lstm = cm.Ref('common.ctm.ctm.CTM', True), cm.Ref('common.ctm.lstm.LSTMBaseline', True)
+  for seed in (0, 1):
+    _run(tmp_path, f'direct{seed}', {model: ctm, 'SEED': seed, 'WIDTH': 8, width: cm.Macro('WIDTH')}, {'acc': 0.5})
+    via = {model: cm.Macro('MODEL'), 'MODEL': lstm, 'SEED': seed, 'WIDTH': 16, width: cm.Macro('WIDTH')}
+    _run(tmp_path, f'macro{seed}', via, {'acc': 0.7 + seed / 10})
+  runs = report.find_runs(str(tmp_path))
+  assert report.varying_keys(runs) == ['MODEL', 'WIDTH', model]
+  rep = report.build(runs, group_by=[model])
+  assert [(g.config[model], len(g.runs)) for g in rep.groups] == [(cm.to_gin(ctm), 2), (cm.to_gin(lstm), 2)]
+  assert rep.groups[1].stats['acc'].mean == pytest.approx(0.75)
+
+
 def test_outputs_are_complete_and_deterministic(root, tmp_path_factory):
   out_a = tmp_path_factory.mktemp('a')
   names = ('report.md', 'report.csv', 'report.json', 'report.png')
