@@ -6,14 +6,17 @@ Every finished run under ROOT is one (config, seed) of configs/active_dendrites/
 configs/active_dendrites/sweeps/seeds.py). Each report group becomes one row named after its model (dendrites on or
 off, k-winners on or off, the hidden widths when they differ from the configs' (256, 256), raw prototypes when
 context centering is off) with the accuracy after all tasks (inferred and oracle context), the task-inference
-accuracy and the first task's accuracy, in %, as mean ± sample std (ddof=1) over the group's seeds. Writes
-per_task_accuracy.png: the final accuracy on every task (mean over seeds), one panel per task count.
+accuracy and the first task's accuracy, in %, as mean ± sample std (ddof=1) over the group's seeds. Then the
+paper's claims per (tasks, steps per task), judged on seed-paired gaps of the accuracy after all tasks
+(launch/claims.py; a seed fixes the task permutations and prototypes, so equal seeds mean equal task streams).
+Writes per_task_accuracy.png: the final accuracy on every task (mean over seeds), one panel per task count.
 """
 
 import os
 
 import numpy as np
 
+from launch import claims
 from launch import report as report_lib
 
 DEFAULT_HIDDEN = (256, 256)
@@ -79,10 +82,44 @@ def models(report, out: str) -> str:
       + ' | '.join(cells)
       + (f' | {int(params.mean):,} | {n} |' if params else f' | - | {n} |')
     )
+  lines += claim_lines(table)
   path = _plot(table, os.path.join(out, 'per_task_accuracy.png'))
   if path:
     lines += ['', f'Plot: {os.path.basename(path)} (final accuracy on every task, mean over seeds).']
   return '\n'.join(lines) + '\n'
+
+
+# (claim, condition A, condition B): "A above B" on the accuracy after all tasks. The widened MLP is the
+# parameter-matched control (any hidden widths other than the configs'); raw prototypes the centering ablation.
+CLAIMS = (
+  ('dendrites and k-winners together beat the MLP', ORDER[0], ORDER[3]),
+  ('k-winners add to the dendrites ("both ingredients matter")', ORDER[0], ORDER[2]),
+  ('dendrites add to k-winners ("both ingredients matter")', ORDER[0], ORDER[1]),
+  ('dendritic gating alone beats the MLP', ORDER[2], ORDER[3]),
+  ('parameters do not explain it: dendrites + k-winners beat the parameter-matched MLP', ORDER[0], 'MLP, hidden'),
+  ('context centering helps (deviation, see README)', ORDER[0], ORDER[0] + ', raw (uncentered) prototypes'),
+)
+
+
+def claim_lines(table) -> list[str]:
+  """The CLAIMS per (tasks, steps per task) as a table of seed-paired gaps (percentage points) and verdicts; a claim
+  whose conditions were not both run in a block is left out."""
+  out = [
+    '',
+    '| tasks | steps per task | claim (A above B) | A - B (points, seed-paired) | verdict |',
+    '|---|---|---|---|---|',
+  ]
+  for tasks, steps in sorted({(t, s or 0) for t, s, _, _ in table}):
+    block = {name: g for t, s, name, g in table if (t, s or 0) == (tasks, steps)}
+    for text, a, b in CLAIMS:
+      b_name = next((n for n in block if n == b or (b == 'MLP, hidden' and n.startswith(b))), None)
+      if a not in block or b_name is None:
+        continue
+      gap = claims.paired_gap(
+        *(claims.by_seed(block[n].runs, lambda r: 100 * r.final['accuracy']) for n in (a, b_name))
+      )
+      out.append(f'| {tasks} | {steps or "-"} | {text} | {claims.gap_text(gap, 1)} | {claims.above(gap)} |')
+  return out if len(out) > 3 else []
 
 
 def _per_task(run) -> list[float] | None:

@@ -53,6 +53,14 @@ def test_active_dendrites_rows_are_named_by_the_model(tmp_path):
   assert lines[2].startswith('| MLP | 2 | 30 | 35.0 ± 7.1 |')
   assert lines[3].startswith('| MLP, hidden (640, 640) | 2 | 30 | 40.0 ± 7.1 |')
   assert (tmp_path / 'per_task_accuracy.png').stat().st_size > 2000
+  # The claims on seed-paired gaps: only those whose two conditions ran (no k-winners-only or dendrites-only rows).
+  claim_rows = [line for line in text.splitlines() if line.startswith('| 2 | 30 | ')]
+  assert claim_rows == [
+    '| 2 | 30 | dendrites and k-winners together beat the MLP | +20.0 ± 0.0 (n=2) | above: holds |',
+    '| 2 | 30 | parameters do not explain it: dendrites + k-winners beat the parameter-matched MLP | +15.0 ± 0.0 (n=2) '
+    '| above: holds |',
+    '| 2 | 30 | context centering helps (deviation, see README) | +30.0 ± 0.0 (n=2) | above: holds |',
+  ]
 
 
 def test_elm_tables_name_models_and_budgets(tmp_path):
