@@ -97,6 +97,7 @@ CLAIMS = (
   ('dendrites add to k-winners ("both ingredients matter")', ORDER[0], ORDER[1]),
   ('dendritic gating alone beats the MLP', ORDER[2], ORDER[3]),
   ('parameters do not explain it: dendrites + k-winners beat the parameter-matched MLP', ORDER[0], 'MLP, hidden'),
+  ('parameters do not explain it: dendrites alone beat the parameter-matched MLP', ORDER[2], 'MLP, hidden'),
   ('context centering helps (deviation, see README)', ORDER[0], ORDER[0] + ', raw (uncentered) prototypes'),
 )
 
