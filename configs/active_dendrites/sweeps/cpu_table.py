@@ -5,8 +5,8 @@ with raw, uncentered prototypes) at 10 tasks x 100 steps per task (lr 1e-3) and 
 sets the number of segments), NUM_STEPS and LEARNING_RATE, and the models switch dendrites, k-winners, weight
 sparsity, hidden widths and context centering, so every row is one vmapped program of its 5 seeds (--vmap_trials).
 
-Shrunk from the configs' protocol (10 tasks x 300 steps, 50 tasks x 150 steps: about 32 locked minutes for the README's
-main table, a 50-task dendritic program 8-10 of them); this sweep takes about 5 locked minutes.
+Shrunk from the configs' protocol (10 tasks x 300 steps, 50 tasks x 150 steps: about 32 locked minutes for the
+README's main table, a 50-task dendritic program 8-10 of them); this sweep takes about 5 locked minutes.
 
   flock /tmp/brainnets-cpu.lock launch --gin_file=configs/active_dendrites/ad_kwinners_10.gin \
     --sweep=configs/active_dendrites/sweeps/cpu_table.py --workdir=/tmp/active_dendrites/cpu --vmap_trials \
