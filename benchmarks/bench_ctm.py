@@ -18,6 +18,10 @@ Without it, rows say
   .venv/bin/python -m benchmarks.bench_ctm --quick    # 5 timed steps
   ... -m benchmarks.bench_ctm --rounds=5              # with the peer: 5 alternating rounds of both sides, paired ratios
   CTM_PEER_PYTHON=/tmp/bench-ctm-venv/bin/python CTM_REFERENCE_DIR=/tmp/ctm_ref .venv/bin/python -m benchmarks.bench_ctm
+
+On a GPU machine both sides run on the GPU: JAX picks it up by itself, the peer with CTM_PEER_DEVICE=cuda (torch is
+preinstalled there, so CTM_PEER_PYTHON can be that interpreter); XLA_PYTHON_CLIENT_PREALLOCATE=false keeps JAX from
+reserving the memory the peer needs. Row names carry JAX's platform; the peer's carries its device.
 """
 
 import functools
@@ -53,6 +57,8 @@ WORKLOAD = dict(
   out_dims=2 * LENGTH,
   dropout=0.0,
 )
+# The peer's name in every row, with the device its tensors live on (ctm_reference_peer.py reads the same variable).
+PEER = f'reference torch ({os.environ.get("CTM_PEER_DEVICE", "cpu")})'
 QUOTED = {'train': 109.0, 'forward': 113.0}
 # The options the CTM configs compile with (configs/base/xla_cpu_small_ops.gin), so the benchmark times what
 # `launch` runs.
@@ -132,7 +138,7 @@ def paired_rounds(rounds: int, repeats: int) -> list[harness.Row]:
     peer = statistics.median(r[i + 2] for r in per_round)
     ratios = [r[i + 2] / r[i] for r in per_round]
     note = f'{rounds} alternating rounds; median of per-round ratios {statistics.median(ratios):.2f}x'
-    rows.append(harness.Row(name, ours, 'reference torch', peer, note, {'round_ratios': ratios}))
+    rows.append(harness.Row(name, ours, PEER, peer, note, {'round_ratios': ratios}))
   return rows
 
 
@@ -151,13 +157,9 @@ def run(quick: bool = False) -> list[harness.Row]:
   ):
     if isinstance(ref, tuple):
       peer_ms = ref[0] if key == 'train' else ref[1]
-      rows.append(harness.Row(name, ours, 'reference torch', peer_ms, 'measured here, same machine'))
+      rows.append(harness.Row(name, ours, PEER, peer_ms, 'measured here, same machine'))
     else:
-      rows.append(
-        harness.Row(
-          name, ours, 'reference torch', None, f'{ref}; issue quotes {QUOTED[key]:.0f} ms (not measured here)'
-        )
-      )
+      rows.append(harness.Row(name, ours, PEER, None, f'{ref}; issue quotes {QUOTED[key]:.0f} ms (not measured here)'))
   rows[0].extra['goal_ms'] = 27.0
   peer_train = ref[0] if isinstance(ref, tuple) else None
   peer_fwd = ref[1] if isinstance(ref, tuple) else None
@@ -165,14 +167,14 @@ def run(quick: bool = False) -> list[harness.Row]:
     harness.Row(
       f'ctm parity-16 train step b64, XLA defaults ({device})',
       default_ms,
-      'reference torch',
+      PEER,
       peer_train,
       'without configs/base/xla_cpu_small_ops.gin',
     )
   )
   for name, ours, peer in (('train step b64', bf16_train_ms, peer_train), ('forward b256', bf16_fwd_ms, peer_fwd)):
     note = 'CTM.compute_dtype=bfloat16 (synapses, attention); the reference in float32'
-    rows.append(harness.Row(f'ctm parity-16 {name}, bfloat16 ({device})', ours, 'reference torch', peer, note))
+    rows.append(harness.Row(f'ctm parity-16 {name}, bfloat16 ({device})', ours, PEER, peer, note))
   return rows
 
 

@@ -4,9 +4,12 @@
 
 Run by benchmarks/bench_ctm.py in a separate interpreter (torch is not a dependency of this repository). The
 reference imports huggingface_hub only for hub loading; if it is missing, a stub is injected (timing only).
+CTM_PEER_DEVICE (default cpu; cuda on a GPU machine) places the model and batches; on CUDA every timed call ends
+with torch.cuda.synchronize() so a step's time includes its kernels, as ours includes block_until_ready.
 """
 
 import json
+import os
 import statistics
 import sys
 import time
@@ -18,6 +21,8 @@ LENGTH = 16
 def main(ref_dir: str, repeats: int, workload: dict) -> None:
   import torch
 
+  device = torch.device(os.environ.get('CTM_PEER_DEVICE', 'cpu'))
+  sync = torch.cuda.synchronize if device.type == 'cuda' else (lambda: None)
   torch.manual_seed(0)
   try:
     import huggingface_hub  # noqa: F401
@@ -37,10 +42,10 @@ def main(ref_dir: str, repeats: int, workload: dict) -> None:
     backbone_type='parity_backbone',
     positional_embedding_type='custom-rotational-1d',
     prediction_reshaper=[LENGTH, 2],
-  )
+  ).to(device)
 
   def bits(b):
-    return (2 * torch.randint(0, 2, (b, LENGTH)) - 1).float()
+    return (2 * torch.randint(0, 2, (b, LENGTH), device=device) - 1).float()
 
   with torch.no_grad():
     model(bits(2))  # materialise the lazy layers
@@ -64,10 +69,12 @@ def main(ref_dir: str, repeats: int, workload: dict) -> None:
   def timed(fn, warmup=3):
     for _ in range(warmup):
       fn()
+    sync()
     out = []
     for _ in range(repeats):
       t0 = time.perf_counter()
       fn()
+      sync()
       out.append((time.perf_counter() - t0) * 1e3)
     return statistics.median(out)
 
@@ -81,6 +88,7 @@ def main(ref_dir: str, repeats: int, workload: dict) -> None:
         'forward_ms': timed(forward),
         'torch': torch.__version__,
         'threads': torch.get_num_threads(),
+        'device': str(device),
       }
     )
   )
