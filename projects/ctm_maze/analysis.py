@@ -13,11 +13,15 @@ block; groups that differ in more than the model say so in their label.
 Writes <out>/generalisation.png: left, the fraction of test mazes solved (re-applied) and whole routes right in one
 application against maze size (mean ± std over seeds); right, the solved rate against route length (deciles of
 route length over all sizes and seeds), with the route head's length L marked.
+
+The claim lines judge the paper's comparison, the CTM above its parameter-matched LSTM (parameters within 1%), per
+maze size on the solved rate (re-applied) and the per-step accuracy, from seed-paired gaps (launch/claims.py).
 """
 
 import os
 import re
 
+from launch import claims
 from launch import report as report_lib
 
 COLUMNS = (
@@ -29,6 +33,7 @@ COLUMNS = (
   ('mean_route_length', 'route length'),
 )
 MODEL_KEYS = ('MODEL', 'experiment.run.model')
+CLAIM_METRICS = (('solved', 'solved, re-applied'), ('step_accuracy', 'step accuracy'))
 
 
 def model_name(run: report_lib.Run) -> str:
@@ -93,9 +98,35 @@ def generalisation(report: report_lib.Report, out_dir: str) -> str:
     for size, stats in per_size.items():
       cells = [report_lib.fmt_stat(stats.get(key)) for key, _ in COLUMNS]
       lines.append(f'| {name} | {params:,} | {n} | {size}x{size} | ' + ' | '.join(cells) + ' |')
+  lines += claim_lines(table)
   path = plot(table, os.path.join(out_dir, 'generalisation.png'))
   lines += ['', f'Plot: {os.path.basename(path)} (solved and whole-route rates by maze size; solved by route length).']
   return '\n'.join(lines) + '\n'
+
+
+def claim_lines(table) -> list[str]:
+  """'CTM above the matched LSTM' per maze size and CLAIM_METRICS key, as Markdown table lines (module docstring)."""
+
+  def per_seed(group, size, key):
+    return claims.by_seed(group.runs, lambda r: r.final.get(f'size{size}_{key}'), finite_only=True)
+
+  out = []
+  by_model = lambda name: [t for t in table if model_name(t[0].runs[0]) == name]  # noqa: E731
+  for ctm, ctm_name, ctm_params, _, ctm_sizes in by_model('CTM'):
+    for lstm, lstm_name, lstm_params, _, lstm_sizes in by_model('LSTMBaseline'):
+      if abs(lstm_params - ctm_params) > 0.01 * ctm_params:
+        continue
+      for size in sorted(set(ctm_sizes) & set(lstm_sizes)):
+        for key, text in CLAIM_METRICS:
+          gap = claims.paired_gap(per_seed(ctm, size, key), per_seed(lstm, size, key))
+          out.append(
+            f'| CTM above matched LSTM ({text}) | {size}x{size}; {ctm_name} vs {lstm_name} | '
+            f'{claims.gap_text(gap)} | {claims.above(gap)} |'
+          )
+  if not out:
+    return []
+  header = ['', 'Claims, seed-paired (gap = CTM - LSTM ± its standard error):', '']
+  return header + ['| claim | condition | gap | verdict |', '|---|---|---|---|', *out]
 
 
 def plot(table, path: str) -> str:

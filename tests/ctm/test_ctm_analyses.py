@@ -59,6 +59,13 @@ def test_maze_table_per_model_and_size(tmp_path):
   assert rows[0][7] == report.fmt_stat(report.stat([0.8, 0.6]))  # solved, re-applied: mean ± sample std
   assert np.isclose(report.stat([0.8, 0.6]).std, np.std([0.8, 0.6], ddof=1))
   assert rows[3][7] == report.fmt_stat(report.stat([0.1]))
+  # The claim pairs seeds: only seed 0 finished for the LSTM, so one pair (0.8 - 0.5 solved on 11x11) and no verdict.
+  claim_rows = {(r[0], r[1].split(';')[0]): r for r in _cells(text, '| CTM above matched LSTM')}
+  assert claim_rows[('CTM above matched LSTM (solved, re-applied)', '11x11')][2:] == [
+    '+0.3000 (n=1)',
+    'one seed: no verdict (above)',
+  ]
+  assert len(claim_rows) == 4  # 2 sizes x (solved, step accuracy)
   assert (tmp_path / 'generalisation.png').stat().st_size > 2000
 
 
