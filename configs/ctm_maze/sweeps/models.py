@@ -1,6 +1,7 @@
 """The maze table: the CTM and its parameter-matched LSTM (read at its last tick) x 3 seeds, on configs/ctm_maze/
 ctm_maze.gin; seeds vmapped (one program per model with --vmap_trials; the LSTM's vmapped init hung before
-commit 508bf4a). The commands and the budget used for the README's tables are in projects/ctm_maze/README.md.
+commit 508bf4a). The README table is this sweep at these settings (38 locked minutes on 2 cores); see
+projects/ctm_maze/README.md.
 
   launch --gin_file=configs/ctm_maze/ctm_maze.gin --sweep=configs/ctm_maze/sweeps/models.py \
     --workdir=/tmp/ctm_maze/models --vmap_trials --sweep_workers=1
