@@ -60,7 +60,10 @@ def test_matches_the_reference_per_tick(name):
   for key, g_ref in fixture['grads'].items():
     for path, g in convert.map_entry(key, g_ref, model):
       got = ours['/'.join(path[1:])]
-      np.testing.assert_allclose(got, g, rtol=1e-4, atol=1e-4 * float(np.abs(g).max()), err_msg=key)
+      # A gradient entry is a sum over batch and ticks whose terms cancel; XLA reassociates those sums by thread
+      # count, which moved a small entry of decay_params_action by 1.2e-4 of its tensor's largest entry on CI. A
+      # wrong mapping or formula is off by O(1) of that scale, so 1e-3 of it still fails one.
+      np.testing.assert_allclose(got, g, rtol=1e-4, atol=1e-3 * float(np.abs(g).max()), err_msg=key)
 
 
 def test_converter_names_what_does_not_fit():
