@@ -4,7 +4,7 @@ Per tick t (reference models/ctm.py forward):
   1. S_action = synch(z, action pairs)             recurrent decayed inner product (common/ctm/synch.py)
   2. o = MultiHeadAttention(q = W_q S_action, keys/values = LayerNorm(Dense(backbone(x))))
   3. a = synapses([o; z])                           D pre-activations
-  4. A = FIFO of the last M pre-activations          (D, M) per example, learnable initial trace (a ring buffer)
+  4. A = FIFO of the last M pre-activations          (D, M) per example, learnable initial trace
   5. z = NLM(A)                                     private per-neuron MLPs, no loop over neurons
   6. S_out = synch(z, out pairs); y_t = W_out S_out; certainty_t = 1 - normalised entropy(y_t)
 
@@ -131,11 +131,7 @@ class CTMTick(nn.Module):
   #                                  kernel holds attention.out∘(its attention rows); two matmuls fewer per tick
 
   @nn.compact
-  def __call__(self, carry, consts, t, train: bool = False, project: bool = True):
-    """t: the tick's index (int32 scalar). The history `trace` is a ring buffer: entering tick t its oldest entry
-    sits at index t mod M (the initial trace, t = 0, is in order), the new pre-activation overwrites it, and the NLMs'
-    first layer rolls its weights to match. Shifting the history instead copies all of it every tick ((D, M, B)
-    floats read and written, against the (D, M, 2H) weights rolled here); the function is the same."""
+  def __call__(self, carry, consts, train: bool = False, project: bool = True):
     trace, z, alpha_a, beta_a, alpha_o, beta_o = carry
     pp_a = synch.pair_products(z, consts['action_left'], consts['action_right'], columns=True)
     s_action, alpha_a, beta_a = synch.update(alpha_a, beta_a, pp_a, consts['r_action'][:, None])
@@ -149,12 +145,9 @@ class CTMTick(nn.Module):
 
     synapses = make_synapses(self.d_model, self.synapse_depth, self.dropout, self.unet_min_width, 'synapses', True, cd)
     a = synapses(jnp.concatenate([o, z], axis=0), train)
-    # The new pre-activation overwrites the oldest entry in place. The barrier materialises the history: without it
-    # XLA fuses the synapses' LayerNorm into the NLMs' loop and recomputes it for each of the 2H outputs of every
-    # neuron (seen in a per-op profile of the parity-16 step on CPU, with the shifted history).
-    slot = jnp.asarray(t, jnp.int32) % self.memory_length
-    zero = jnp.zeros((), jnp.int32)
-    trace = jax.lax.optimization_barrier(jax.lax.dynamic_update_slice(trace, a[:, None, :], (zero, slot, zero)))
+    # The barrier materialises the new history: without it XLA fuses the synapses' LayerNorm into the NLMs' loop and
+    # recomputes it for each of the 2H outputs of every neuron (seen in a per-op profile of the parity-16 step on CPU).
+    trace = jax.lax.optimization_barrier(jnp.concatenate([trace[:, 1:], a[:, None, :]], axis=1))
     nlm = NeuronLevelModels(
       self.memory_length,
       self.memory_hidden_dims,
@@ -165,7 +158,7 @@ class CTMTick(nn.Module):
       layer_norm=self.layer_norm_nlm,
       name='nlm',
     )
-    z = nlm(trace, train, rotation=(slot + 1) % self.memory_length)
+    z = nlm(trace, train)
 
     pp_o = synch.pair_products(z, consts['out_left'], consts['out_right'], columns=True)
     s_out, alpha_o, beta_o = synch.update(alpha_o, beta_o, pp_o, consts['r_out'][:, None])
@@ -293,7 +286,7 @@ class CTM(nn.Module):
     tick = self._tick_module()
     # The tick's parameters are one pytree created by the tick module's own init (shapes do not depend on the batch
     # or the number of input tokens), so the hot loop can be a plain lax.scan over tick.apply, with remat.
-    self.tick = self.param('tick', lambda rng: tick.init(rng, *self._dummy_tick_inputs(), 0)['params'])
+    self.tick = self.param('tick', lambda rng: tick.init(rng, *self._dummy_tick_inputs())['params'])
 
   def _index_variables(self) -> dict[str, jax.Array]:
     """The per-side neuron indices: variables of the 'neuron_indices' collection (created at init), or the initial
@@ -363,7 +356,7 @@ class CTM(nn.Module):
 
     def step(carry, t):
       rngs = {'dropout': jax.random.fold_in(drop_key, t)} if drop_key is not None else {}
-      return tick.apply({'params': params}, carry, consts, t, train, project, rngs=rngs)
+      return tick.apply({'params': params}, carry, consts, train, project, rngs=rngs)
 
     return step
 

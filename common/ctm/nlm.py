@@ -90,32 +90,26 @@ class SuperLinear(nn.Module):
   do_norm: bool = False
 
   @nn.compact
-  def __call__(self, x: jax.Array, rotation: jax.Array | None = None) -> jax.Array:
-    """rotation: an int scalar when x's input features are a ring buffer whose first (oldest) entry sits at that
-    index: the weights (and the norm's scale and bias) are rolled to match, so the map is that of the unrolled x."""
+  def __call__(self, x: jax.Array) -> jax.Array:
     d = x.shape[-2] if self.layout == 'bdi' else x.shape[0]
-
-    def roll(v, axis):
-      return v if rotation is None else jnp.roll(v, rotation, axis)
-
     if self.do_norm:
       axis = 1 if self.layout == 'dib' else -1
-      scale = roll(self.param('norm_scale', nn.initializers.ones, (self.in_dims,)), 0)
-      bias = roll(self.param('norm_bias', nn.initializers.zeros, (self.in_dims,)), 0)
+      scale = self.param('norm_scale', nn.initializers.ones, (self.in_dims,))
+      bias = self.param('norm_bias', nn.initializers.zeros, (self.in_dims,))
       if self.layout == 'dib':
         scale, bias = scale[:, None], bias[:, None]
       x = normalise(x, axis) * scale + bias
     init = _uniform(1.0 / (self.in_dims + self.out_dims) ** 0.5)
     temperature = self.param('temperature', nn.initializers.ones, ())
     if self.shared:
-      w = roll(self.param('w', init, (self.in_dims, self.out_dims)), 0)
+      w = self.param('w', init, (self.in_dims, self.out_dims))
       b = self.param('b', nn.initializers.zeros, (self.out_dims,))
       if self.layout == 'dib':
         out = jnp.einsum('dib,io->dob', x, w) + b[:, None]
       else:
         out = jnp.einsum('...i,io->...o', x, w) + b
     else:
-      w = roll(self.param('w', init, (d, self.in_dims, self.out_dims)), 1)
+      w = self.param('w', init, (d, self.in_dims, self.out_dims))
       b = self.param('b', nn.initializers.zeros, (d, self.out_dims))
       if self.layout == 'dib':
         return _dib_linear(x, w, b, temperature)
@@ -143,19 +137,15 @@ class NeuronLevelModels(nn.Module):
   layer_norm: bool = False
 
   @nn.compact
-  def __call__(self, trace: jax.Array, train: bool = False, rotation: jax.Array | None = None) -> jax.Array:
-    """rotation: None when the M axis of `trace` runs oldest to newest; an int scalar when it is a ring buffer
-    whose oldest entry sits at that index (the CTM's tick writes each new pre-activation in place instead of
-    shifting the history; the first layer's weights are rolled to match, an (D, M, 2H) array instead of (D, M, B))."""
+  def __call__(self, trace: jax.Array, train: bool = False) -> jax.Array:
     axis = 1 if self.layout == 'dib' else -1
     x = trace
     x = nn.Dropout(self.dropout, deterministic=not train)(x)
     norm = self.layer_norm
     if self.deep:
-      first = SuperLinear(self.memory_length, 2 * self.hidden, self.shared, self.layout, norm, name='layer1')
-      x = glu(first(x, rotation), axis)
+      x = glu(SuperLinear(self.memory_length, 2 * self.hidden, self.shared, self.layout, norm, name='layer1')(x), axis)
       x = nn.Dropout(self.dropout, deterministic=not train)(x)
       x = glu(SuperLinear(self.hidden, 2, self.shared, self.layout, norm, name='layer2')(x), axis)
     else:
-      x = glu(SuperLinear(self.memory_length, 2, self.shared, self.layout, norm, name='layer1')(x, rotation), axis)
+      x = glu(SuperLinear(self.memory_length, 2, self.shared, self.layout, norm, name='layer1')(x), axis)
     return jnp.squeeze(x, axis)

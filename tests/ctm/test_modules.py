@@ -152,26 +152,6 @@ def test_nlm_layouts_agree_in_values_and_gradients(kw):
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize('kw', [dict(deep=True, layer_norm=True), dict(deep=False), dict(shared=True)])
-@pytest.mark.parametrize('oldest', [0, 1, 3])
-def test_nlm_on_a_ring_buffer_history_computes_the_ordered_one(kw, oldest):
-  """The CTM's tick keeps the history as a ring buffer (oldest entry at `rotation`); rolled weights give the NLMs'
-  map of the history in order, in values and gradients (the same parameters: the roll is inside the layer)."""
-  ordered = jax.random.normal(jax.random.PRNGKey(0), (5, 4, 3))  # (D, M, B)
-  ring = jnp.roll(ordered, oldest, axis=1)  # ring[(oldest + j) % M] = ordered[j]
-  nlm = NeuronLevelModels(memory_length=4, hidden=3, layout='dib', **kw)
-  v = nlm.init(jax.random.PRNGKey(1), ordered)
-  v = jax.tree_util.tree_map(lambda p: p + 0.1 * jax.random.normal(jax.random.PRNGKey(2), p.shape), v)
-  want = nlm.apply(v, ordered)
-  np.testing.assert_allclose(nlm.apply(v, ring, rotation=jnp.int32(oldest)), want, rtol=1e-5, atol=1e-6)
-  if oldest:
-    assert not np.allclose(nlm.apply(v, ring), want, atol=1e-3)  # without the rotation it is another map
-  g_want = jax.grad(lambda v: jnp.sum(jnp.sin(nlm.apply(v, ordered))))(v)
-  g_ring = jax.grad(lambda v: jnp.sum(jnp.sin(nlm.apply(v, ring, rotation=jnp.int32(oldest)))))(v)
-  for a, b in zip(jax.tree_util.tree_leaves(g_want), jax.tree_util.tree_leaves(g_ring)):
-    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
-
-
 def test_positional_embeddings_shapes_and_edge_cases():
   from common.ctm.positional import CustomRotational, LearnableFourier, MultiLearnableFourier
 
