@@ -18,3 +18,16 @@ os.environ.setdefault('JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS', '0')
 os.environ.setdefault('JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES', '0')
 if ROOT not in sys.path:
   sys.path.insert(0, ROOT)
+
+
+# The slowest files first: with two xdist workers a long test that starts last leaves the other worker idle until it
+# ends (the capability matrix's tests take 30-130 s each on 2 cores; most others take seconds).
+_SLOW_FIRST = ('tests/foundation/test_capabilities.py', 'tests/foundation/test_every_config.py')
+
+
+def pytest_collection_modifyitems(items):
+  def rank(item):
+    path = os.path.relpath(str(item.fspath), ROOT)
+    return _SLOW_FIRST.index(path) if path in _SLOW_FIRST else len(_SLOW_FIRST)
+
+  items.sort(key=rank)  # stable: the order within each group is kept
