@@ -3,7 +3,7 @@
 count (the README's second table).
 
   launch --gin_file=configs/s_kan/digits_kan.gin --sweep=configs/s_kan/sweeps/bases.py \
-    --workdir=/tmp/s_kan/digits_kan --vmap_trials --sweep_workers=1 --gin.NUM_STEPS=300
+    --workdir=/tmp/s_kan/digits_kan --vmap_trials --sweep_workers=1
 """
 
 

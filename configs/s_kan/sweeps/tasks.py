@@ -6,7 +6,7 @@ TASKS are the old table's seven formulas (1 to 4 inputs). A re-launch into the s
 (trial ids hash the swept values), so adding a formula to the list runs only its new programs.
 
   launch --gin_file=configs/s_kan/fitting_skan.gin --sweep=configs/s_kan/sweeps/tasks.py \
-    --workdir=/tmp/s_kan/fitting_skan --vmap_trials --sweep_workers=1 --gin.NUM_STEPS=300
+    --workdir=/tmp/s_kan/fitting_skan --vmap_trials --sweep_workers=1
 """
 
 TASKS = ['bessel_j0', 'xy', 'tanh_step', 'exp_sin_plus_square', 'exp_sin4', 'gaussian_bump', 'poly_cubic']

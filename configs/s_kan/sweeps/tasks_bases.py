@@ -3,7 +3,7 @@ hidden width, seeds vmapped (--vmap_trials: one program per task and basis). The
 --gin.MATCH_SKAN=True widens every KAN to the S-KAN's parameter count (the README's second table).
 
   launch --gin_file=configs/s_kan/fitting_kan.gin --sweep=configs/s_kan/sweeps/tasks_bases.py \
-    --workdir=/tmp/s_kan/fitting_kan --vmap_trials --sweep_workers=1 --gin.NUM_STEPS=300
+    --workdir=/tmp/s_kan/fitting_kan --vmap_trials --sweep_workers=1
 """
 
 # The same tasks as tasks.py (sweep files are loaded by path, so the list is repeated here).
