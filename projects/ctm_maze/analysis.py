@@ -110,10 +110,12 @@ def claim_lines(table) -> list[str]:
   def per_seed(group, size, key):
     return claims.by_seed(group.runs, lambda r: r.final.get(f'size{size}_{key}'), finite_only=True)
 
+  def rows_of(model: str):
+    return [row for row in table if model_name(row[0].runs[0]) == model]
+
   out = []
-  by_model = lambda name: [t for t in table if model_name(t[0].runs[0]) == name]  # noqa: E731
-  for ctm, ctm_name, ctm_params, _, ctm_sizes in by_model('CTM'):
-    for lstm, lstm_name, lstm_params, _, lstm_sizes in by_model('LSTMBaseline'):
+  for ctm, ctm_name, ctm_params, _, ctm_sizes in rows_of('CTM'):
+    for lstm, lstm_name, lstm_params, _, lstm_sizes in rows_of('LSTMBaseline'):
       if abs(lstm_params - ctm_params) > 0.01 * ctm_params:
         continue
       for size in sorted(set(ctm_sizes) & set(lstm_sizes)):
