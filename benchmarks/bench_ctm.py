@@ -17,6 +17,7 @@ Without it, rows say
   .venv/bin/python -m benchmarks.bench_ctm            # full: 30 timed steps per row
   .venv/bin/python -m benchmarks.bench_ctm --quick    # 5 timed steps
   ... -m benchmarks.bench_ctm --rounds=5              # with the peer: 5 alternating rounds of both sides, paired ratios
+  ... -m benchmarks.bench_ctm --workload=parity64     # paper_parity64.gin's model (accelerators; ctm_parity64*.json)
   CTM_PEER_PYTHON=/tmp/bench-ctm-venv/bin/python CTM_REFERENCE_DIR=/tmp/ctm_ref .venv/bin/python -m benchmarks.bench_ctm
 
 On a GPU machine both sides run on the GPU: JAX picks it up by itself, the peer with CTM_PEER_DEVICE=cuda (torch is
@@ -41,22 +42,42 @@ from common.ctm.tasks import ParityTask
 from common.train import loop, xla_options
 from common.train import state as state_lib
 
-LENGTH = 16
-WORKLOAD = dict(
-  iterations=16,
-  d_model=256,
-  d_input=64,
-  heads=4,
-  n_synch_out=32,
-  n_synch_action=32,
-  synapse_depth=1,
-  memory_length=8,
-  deep_nlms=True,
-  memory_hidden_dims=8,
-  neuron_select_type='random-pairing',
-  out_dims=2 * LENGTH,
-  dropout=0.0,
-)
+# Workloads by name (--workload=NAME; default parity16, the issue's). parity64 is the model of
+# configs/ctm_parity/paper_parity64.gin at the paper's batch 64 (forward at 256), for accelerators: the paper's scale,
+# where per-kernel launch overhead weighs less than at parity-16.
+WORKLOADS = {
+  'parity16': dict(
+    iterations=16,
+    d_model=256,
+    d_input=64,
+    heads=4,
+    n_synch_out=32,
+    n_synch_action=32,
+    synapse_depth=1,
+    memory_length=8,
+    deep_nlms=True,
+    memory_hidden_dims=8,
+    neuron_select_type='random-pairing',
+    out_dims=2 * 16,
+    dropout=0.0,
+  ),
+  'parity64': dict(
+    iterations=75,
+    d_model=1024,
+    d_input=512,
+    heads=8,
+    n_synch_out=32,
+    n_synch_action=32,
+    synapse_depth=1,
+    memory_length=25,
+    deep_nlms=True,
+    memory_hidden_dims=16,
+    neuron_select_type='random',
+    out_dims=2 * 64,
+    dropout=0.0,
+  ),
+}
+WORKLOAD = WORKLOADS['parity16']
 # The peer's name in every row, with the device its tensors live on (ctm_reference_peer.py reads the same variable).
 PEER = f'reference torch ({os.environ.get("CTM_PEER_DEVICE", "cpu")})'
 QUOTED = {'train': 109.0, 'forward': 113.0}
@@ -65,9 +86,14 @@ QUOTED = {'train': 109.0, 'forward': 113.0}
 XLA_OPTIONS = xla_options.cpu_small_ops()
 
 
+def label() -> str:
+  return f'parity-{WORKLOAD["out_dims"] // 2}'
+
+
 def build(batch_size: int, **overrides):
-  model = CTM(**WORKLOAD, prediction_reshaper=(LENGTH, 2), backbone=ParityBackbone(WORKLOAD['d_input']), **overrides)
-  task = ParityTask(length=LENGTH, batch_size=batch_size)
+  length = WORKLOAD['out_dims'] // 2
+  model = CTM(**WORKLOAD, prediction_reshaper=(length, 2), backbone=ParityBackbone(WORKLOAD['d_input']), **overrides)
+  task = ParityTask(length=length, batch_size=batch_size)
   return model, task
 
 
@@ -133,7 +159,7 @@ def paired_rounds(rounds: int, repeats: int) -> list[harness.Row]:
       raise SystemExit(f'--rounds needs the reference peer: {ref}')
     per_round.append((ours_train_step_ms(repeats), ours_forward_ms(repeats), *ref))
   device, rows = jax.devices()[0].platform, []
-  for name, i in ((f'ctm parity-16 train step b64 ({device})', 0), (f'ctm parity-16 forward b256 ({device})', 1)):
+  for name, i in ((f'ctm {label()} train step b64 ({device})', 0), (f'ctm {label()} forward b256 ({device})', 1)):
     ours = statistics.median(r[i] for r in per_round)
     peer = statistics.median(r[i + 2] for r in per_round)
     ratios = [r[i + 2] / r[i] for r in per_round]
@@ -152,8 +178,8 @@ def run(quick: bool = False) -> list[harness.Row]:
   device = jax.devices()[0].platform
   rows = []
   for name, ours, key in (
-    (f'ctm parity-16 train step b64 ({device})', train_ms, 'train'),
-    (f'ctm parity-16 forward b256 ({device})', fwd_ms, 'forward'),
+    (f'ctm {label()} train step b64 ({device})', train_ms, 'train'),
+    (f'ctm {label()} forward b256 ({device})', fwd_ms, 'forward'),
   ):
     if isinstance(ref, tuple):
       peer_ms = ref[0] if key == 'train' else ref[1]
@@ -165,7 +191,7 @@ def run(quick: bool = False) -> list[harness.Row]:
   peer_fwd = ref[1] if isinstance(ref, tuple) else None
   rows.append(
     harness.Row(
-      f'ctm parity-16 train step b64, XLA defaults ({device})',
+      f'ctm {label()} train step b64, XLA defaults ({device})',
       default_ms,
       PEER,
       peer_train,
@@ -174,15 +200,20 @@ def run(quick: bool = False) -> list[harness.Row]:
   )
   for name, ours, peer in (('train step b64', bf16_train_ms, peer_train), ('forward b256', bf16_fwd_ms, peer_fwd)):
     note = 'CTM.compute_dtype=bfloat16 (synapses, attention); the reference in float32'
-    rows.append(harness.Row(f'ctm parity-16 {name}, bfloat16 ({device})', ours, PEER, peer, note))
+    rows.append(harness.Row(f'ctm {label()} {name}, bfloat16 ({device})', ours, PEER, peer, note))
   return rows
 
 
 if __name__ == '__main__':
+  chosen = [a.split('=', 1)[1] for a in sys.argv[1:] if a.startswith('--workload=')] or ['parity16']
+  if chosen[0] not in WORKLOADS:
+    raise SystemExit(f'--workload={chosen[0]} is unknown; choose one of {", ".join(WORKLOADS)}.')
+  WORKLOAD = WORKLOADS[chosen[0]]
+  suffix = '' if chosen[0] == 'parity16' else f'_{chosen[0]}'
   rounds = [int(a.split('=', 1)[1]) for a in sys.argv[1:] if a.startswith('--rounds=')]
   if rounds:
-    rows, name = paired_rounds(rounds[0], 5 if '--quick' in sys.argv else 15), 'ctm_rounds.json'
+    rows, name = paired_rounds(rounds[0], 5 if '--quick' in sys.argv else 15), f'ctm{suffix}_rounds.json'
   else:
-    rows, name = run(quick='--quick' in sys.argv), 'ctm.json'
+    rows, name = run(quick='--quick' in sys.argv), f'ctm{suffix}.json'
   print(harness.format_table(rows))
   harness.write_json(rows, os.path.join(os.path.dirname(__file__), 'results', name))

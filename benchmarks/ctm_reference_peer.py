@@ -15,12 +15,11 @@ import sys
 import time
 import types
 
-LENGTH = 16
-
 
 def main(ref_dir: str, repeats: int, workload: dict) -> None:
   import torch
 
+  length = workload['out_dims'] // 2  # parity length: two logits per position
   device = torch.device(os.environ.get('CTM_PEER_DEVICE', 'cpu'))
   sync = torch.cuda.synchronize if device.type == 'cuda' else (lambda: None)
   torch.manual_seed(0)
@@ -41,11 +40,11 @@ def main(ref_dir: str, repeats: int, workload: dict) -> None:
     do_layernorm_nlm=False,
     backbone_type='parity_backbone',
     positional_embedding_type='custom-rotational-1d',
-    prediction_reshaper=[LENGTH, 2],
+    prediction_reshaper=[length, 2],
   ).to(device)
 
   def bits(b):
-    return (2 * torch.randint(0, 2, (b, LENGTH), device=device) - 1).float()
+    return (2 * torch.randint(0, 2, (b, length), device=device) - 1).float()
 
   with torch.no_grad():
     model(bits(2))  # materialise the lazy layers
@@ -55,7 +54,7 @@ def main(ref_dir: str, repeats: int, workload: dict) -> None:
 
   def train_step():
     preds, certs, _ = model(x)
-    loss, _ = parity_loss(preds.reshape(64, LENGTH, 2, -1), certs, y)
+    loss, _ = parity_loss(preds.reshape(64, length, 2, -1), certs, y)
     opt.zero_grad()
     loss.backward()
     opt.step()
