@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax.core import FrozenDict
 
-from common.ctm import deferred_grads, synch
+from common.ctm import synch
 from common.ctm.columns import COMPUTE_DTYPES, ColumnAttention, ColumnDense, layer_norm, mixed_dense
 from common.ctm.losses import certainty
 from common.ctm.nlm import NeuronLevelModels
@@ -81,7 +81,6 @@ class TickAttention(nn.Module):
 
 
 FUSE_PROJECTIONS = True  # tests switch it off to compare both paths
-DEFER_WEIGHT_GRADS = True  # likewise (common/ctm/deferred_grads.py)
 
 
 def fuse_projections(params: dict, d_input: int, synapse_depth: int) -> dict:
@@ -343,24 +342,14 @@ class CTM(nn.Module):
       )
     return out
 
-  def _tick_and_params(self, train: bool) -> tuple[CTMTick, dict]:
-    """The tick module and its parameters. The linear maps q_proj -> attention.query and attention.out -> synapses
-    are composed once per call instead of applied every tick; not while the synapses' input dropout sits between
-    attention.out and the synapses."""
-    fused = FUSE_PROJECTIONS and not (train and self.dropout > 0)
-    params = fuse_projections(self.tick, self.d_input, self.synapse_depth) if fused else self.tick
-    return self._tick_module(fused), params
-
-  def _deferrable(self, train: bool) -> bool:
-    """Whether the scan can take its dense layers' weight gradients after the loop (common/ctm/deferred_grads.py):
-    float32 matmuls and no dropout inside the tick (whose per-tick keys the deferred path does not thread)."""
-    dropping = train and (self.dropout > 0 or (self.dropout_nlm or 0) > 0)
-    return self.compute_dtype == 'float32' and not dropping
-
   def _tick_fn(self, consts, train: bool, project: bool = True):
     """A pure function (carry, t) -> (carry, (y, attention)) running one tick with this CTM's params; y is the
     prediction, or with project=False the readout vector (synchronisation, or z for readout='post')."""
-    tick, params = self._tick_and_params(train)
+    # The linear maps q_proj -> attention.query and attention.out -> synapses are composed once per call instead of
+    # applied every tick; not while the synapses' input dropout sits between attention.out and the synapses.
+    fused = FUSE_PROJECTIONS and not (train and self.dropout > 0)
+    tick = self._tick_module(fused)
+    params = fuse_projections(self.tick, self.d_input, self.synapse_depth) if fused else self.tick
     drop_key = None
     if train and (self.dropout > 0 or (self.dropout_nlm or 0) > 0):
       drop_key = self.make_rng('dropout')
@@ -438,18 +427,12 @@ class CTM(nn.Module):
         'certainties': jnp.zeros((b, self.iterations), carry[1].dtype),
       }
 
-    # Saving the (small) matmul outputs spares the backward pass recomputing the synapses' matmul (faster on CPU);
-    # saving every residual instead writes ~40 MB per step (slower).
-    policy = jax.checkpoint_policies.dots_with_no_batch_dims_saveable if self.remat_ticks else None
-    if DEFER_WEIGHT_GRADS and self._deferrable(train):
-      tick, params = self._tick_and_params(train)
-      apply_tick = lambda p, c, k: tick.apply({'params': p}, c, k, train, False)  # noqa: E731
-      _, (readouts, _) = deferred_grads.deferred_scan(apply_tick, params, carry, consts, self.iterations, policy)
-    else:
-      step = self._tick_fn(consts, train, project=False)
-      if policy is not None:
-        step = jax.checkpoint(step, policy=policy)
-      _, (readouts, _) = jax.lax.scan(step, carry, jnp.arange(self.iterations))  # (T, P, B)
+    step = self._tick_fn(consts, train, project=False)
+    if self.remat_ticks:
+      # Saving the (small) matmul outputs spares the backward pass recomputing the synapses' matmul (faster on CPU);
+      # saving every residual instead writes ~40 MB per step (slower).
+      step = jax.checkpoint(step, policy=jax.checkpoint_policies.dots_with_no_batch_dims_saveable)
+    _, (readouts, _) = jax.lax.scan(step, carry, jnp.arange(self.iterations))  # (T, P, B)
     # The output projection has no recurrence, so it runs once over every tick's readout instead of inside the
     # scan, where it cost a matmul, a bias and their gradients' accumulations per tick.
     proj = self.tick['output_projector']
