@@ -1,0 +1,105 @@
+"""Where the CTM's parity-16 step spends its time: a jax.profiler trace of N steps, XLA:CPU's op events summed.
+
+  .venv/bin/python -m benchmarks.profile_ctm                # train step (batch 64), 10 traced steps
+  .venv/bin/python -m benchmarks.profile_ctm --forward      # forward pass (batch 256)
+  .venv/bin/python -m benchmarks.profile_ctm --top=40       # more of the per-op table
+
+Prints, per step: the wall time the client waited, the thread time of the XLA:CPU executor's threads, and that
+thread time by kind of op (dots, which YNNPACK or Eigen run; fused elementwise loops; reduce-window and reduce, the
+two halves of XLA:CPU's tree rewrite of reductions over more than 32 elements; dynamic-update-slice, the scan's
+stacking; copies and broadcasts), with the number of ops and the mean time of one; then the most expensive single
+ops with the HLO op name JAX gave them. The workload and compiler options are bench_ctm's, so this profiles what
+that benchmark times. Thread time above the summed ops is the executor's own scheduling between ops.
+"""
+
+import argparse
+import collections
+import glob
+import tempfile
+
+import jax
+import optax
+
+from benchmarks import bench_ctm
+from common.train import loop
+from common.train import state as state_lib
+
+
+def _kind(name: str) -> str:
+  if name.startswith(('ynn_fusion', 'dot', 'xnn_fusion')):
+    return 'dot'
+  if 'reduce-window' in name:
+    return 'reduce-window'
+  if 'reduce' in name:
+    return 'reduce'
+  if 'dynamic-update-slice' in name:
+    return 'dynamic-update-slice'
+  if name.startswith(('copy', 'wrapped_broadcast', 'wrapped_copy')):
+    return 'copy / broadcast'
+  return 'elementwise loop'
+
+
+def _program(forward: bool):
+  """(a zero-argument function running one jitted step, its HLO text)."""
+  if forward:
+    model, task = bench_ctm.build(256)
+    variables = bench_ctm._variables(model, task)
+    x = task.train_batch({}, jax.random.PRNGKey(3), 0)['inputs']
+    fwd = jax.jit(lambda v, x: model.apply(v, x)['predictions'], compiler_options=bench_ctm.XLA_OPTIONS)
+    return (lambda: fwd(variables, x)), fwd.lower(variables, x).compile().as_text()
+  model, task = bench_ctm.build(64)
+  tx = optax.adamw(1e-4)
+  state = state_lib.create_state(bench_ctm._variables(model, task), tx)
+  step = jax.jit(loop.make_train_step(model, task, tx), compiler_options=bench_ctm.XLA_OPTIONS)
+  keys = jax.random.PRNGKey(1), jax.random.PRNGKey(2)
+  return (lambda: step(state, {}, *keys)[1]['loss']), step.lower(state, {}, *keys).compile().as_text()
+
+
+def main() -> None:
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument('--forward', action='store_true', help='profile the forward pass instead of the train step')
+  parser.add_argument('--steps', type=int, default=10)
+  parser.add_argument('--top', type=int, default=15)
+  args = parser.parse_args()
+  run, hlo = _program(args.forward)
+  for _ in range(3):
+    jax.block_until_ready(run())
+  with tempfile.TemporaryDirectory() as trace_dir:
+    with jax.profiler.trace(trace_dir):
+      for _ in range(args.steps):
+        jax.block_until_ready(run())
+    data = jax.profiler.ProfileData.from_file(glob.glob(f'{trace_dir}/**/*.xplane.pb', recursive=True)[0])
+
+  per_op, count, kinds, kind_count = collections.Counter(), collections.Counter(), collections.Counter(), {}
+  wall = executor = 0
+  for plane in data.planes:
+    for line in plane.lines:
+      for event in line.events:
+        name, ns = event.name, event.duration_ns
+        if name == 'ThunkExecutor::Execute (wait for completion)':
+          wall += ns
+        elif 'XLAEigen' in line.name and name == 'ThunkExecutor::Execute':
+          executor += ns
+        elif 'XLAEigen' in line.name and not name.startswith(('ThunkExecutor', 'while', 'end:', 'Threadpool')):
+          per_op[name] += ns
+          count[name] += 1
+          kinds[_kind(name)] += ns
+          kind_count[_kind(name)] = kind_count.get(_kind(name), 0) + 1
+
+  n, ms = args.steps, 1e-6
+  what = 'forward b256' if args.forward else 'train step b64'
+  print(f'ctm parity-16 {what}, {n} traced steps on {jax.devices()[0].platform} (per step):')
+  ops_ms = sum(kinds.values()) * ms / n
+  print(f'  wall {wall * ms / n:.2f} ms; executor thread time {executor * ms / n:.2f} ms; ops {ops_ms:.2f} ms')
+  for kind, ns in kinds.most_common():
+    ops = kind_count[kind] / n
+    print(f'  {kind:22s} {ns * ms / n:7.2f} ms  {ops:6.0f} ops  {ns / kind_count[kind] / 1e3:6.1f} us each')
+  print('most expensive ops (ms per step, calls per step, HLO op name):')
+  for name, ns in per_op.most_common(args.top):
+    source = next((line for line in hlo.splitlines() if f'%{name} = ' in line), '')
+    op_name = source.split('op_name="', 1)[1].split('"', 1)[0] if 'op_name="' in source else ''
+    print(f'  {ns * ms / n:7.3f} {count[name] / n:4.0f}  {name:32s} {op_name[-90:]}')
+
+
+if __name__ == '__main__':
+  main()
