@@ -4,8 +4,9 @@ Workload: D=256, d_input=64, heads=4, T=16, M=8, n_synch_out=n_synch_action=32, 
 deep NLMs, random-pairing, float32; train step at batch 64, forward at batch 256. Ours compiles with the options the
 CTM configs use (configs/base/xla_cpu_small_ops.gin, common/train/xla_options.py) and runs on the state `launch`
 builds (the synchronisation's neuron indices are model state, read at run time); a third row times the train step
-with XLA's defaults, which is what `common.ctm` gives a script that does not pass them, and two more rows run the
-synapses and attention in bfloat16 (CTM.compute_dtype), against the reference's float32.
+with XLA's defaults, which is what `common.ctm` gives a script that does not pass them, one row without
+rematerialised ticks (CTM.remat_ticks=False), and two more rows run the synapses and attention in bfloat16
+(CTM.compute_dtype), against the reference's float32.
 
 Peer: the reference PyTorch implementation (SakanaAI/continuous-thought-machines, models/ctm.py), run by
 benchmarks/ctm_reference_peer.py in the interpreter CTM_PEER_PYTHON (a separate venv with torch; see
@@ -172,6 +173,7 @@ def run(quick: bool = False) -> list[harness.Row]:
   repeats = 5 if quick else 30
   train_ms, fwd_ms = ours_train_step_ms(repeats), ours_forward_ms(repeats)
   default_ms = ours_train_step_ms(repeats, options=None)  # what common.ctm gives without the configs' options
+  no_remat_ms = ours_train_step_ms(repeats, remat_ticks=False)  # every tick's intermediates saved, none recomputed
   bf16_train_ms = ours_train_step_ms(repeats, compute_dtype='bfloat16')
   bf16_fwd_ms = ours_forward_ms(repeats, compute_dtype='bfloat16')
   ref = reference_ms(repeats)
@@ -196,6 +198,15 @@ def run(quick: bool = False) -> list[harness.Row]:
       PEER,
       peer_train,
       'without configs/base/xla_cpu_small_ops.gin',
+    )
+  )
+  rows.append(
+    harness.Row(
+      f'ctm {label()} train step b64, remat_ticks=False ({device})',
+      no_remat_ms,
+      PEER,
+      peer_train,
+      'CTM.remat_ticks=False: no tick recomputed in the backward pass',
     )
   )
   for name, ours, peer in (('train step b64', bf16_train_ms, peer_train), ('forward b256', bf16_fwd_ms, peer_fwd)):

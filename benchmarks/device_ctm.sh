@@ -11,7 +11,8 @@
 #   4. benchmarks/bench_ctm.py without rounds: adds the bfloat16 and XLA-default rows (-> ctm_gpu.json)
 #   5, 6. the same two at the paper's parity-64 scale, --workload=parity64 (-> ctm_parity64_rounds_gpu.json,
 #      ctm_parity64_gpu.json)
-# STAGES (default all: "rounds parity64 maze table p64rounds p64table") picks some.
+#   7. the maze paper config as in 3 with CTM.remat_ticks=False (-> maze_noremat_metrics.jsonl)
+# STAGES (default all: "rounds parity64 maze table p64rounds p64table mazenoremat") picks some.
 #
 # Needs: JAX with CUDA, flax, optax, orbax, chex and torch (what the lent H200's image has), gin-config and
 # ml-collections (carried as wheels in .whl/ when missing), and a checkout of SakanaAI/continuous-thought-machines in
@@ -38,7 +39,7 @@ print('jax devices:', jax.devices())
 import benchmarks.bench_ctm, launch.main, projects.ctm_maze.experiment  # noqa: F401,E401  fails fast on an API change
 EOF
 
-STAGES=${STAGES:-rounds parity64 maze table p64rounds p64table}
+STAGES=${STAGES:-rounds parity64 maze table p64rounds p64table mazenoremat}
 stage() {  # stage NAME SECONDS COMMAND...: runs it with a timeout (if NAME is in $STAGES), logs to $OUT/NAME.log
   local name=$1 secs=$2
   shift 2
@@ -73,3 +74,8 @@ stage p64rounds 200 $PY -m benchmarks.bench_ctm --workload=parity64 --rounds=3 &
 
 stage p64table 200 $PY -m benchmarks.bench_ctm --workload=parity64 &&
   cp benchmarks/results/ctm_parity64.json "$OUT/ctm_parity64_gpu.json"
+
+stage mazenoremat 150 $PY -m launch --platform=gpu --gin_file=configs/ctm_paper/paper_maze.gin --workdir=/tmp/maze_nr \
+  --gin.NUM_STEPS=30 --gin.LOG_EVERY=10 --gin.EVAL_EVERY=1000000 --gin.CHECKPOINT_EVERY=1000000 \
+  --gin.NUM_TRAIN=512 --gin.EVAL_EXAMPLES=8 --gin.experiment.run.max_applications=3 --gin.ctm.CTM.remat_ticks=False &&
+  cp /tmp/maze_nr/metrics.jsonl "$OUT/maze_noremat_metrics.jsonl"
