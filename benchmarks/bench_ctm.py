@@ -102,10 +102,12 @@ def _variables(model, task):
   return jax.jit(functools.partial(state_lib.init_variables, model, task.init_inputs()))(jax.random.PRNGKey(0))
 
 
-def ours_train_step_ms(repeats: int, options=XLA_OPTIONS, **overrides) -> float:
+def train_runner(options=XLA_OPTIONS, **overrides):
+  """(run, hlo): run() takes one jitted train step (batch 64, AdamW) on the state it carries and returns the loss;
+  hlo() is the compiled step's HLO text. The state is what loop.train steps on."""
   model, task = build(64, **overrides)
   tx = optax.adamw(1e-4)
-  state = state_lib.create_state(_variables(model, task), tx)  # what loop.train steps on
+  state = state_lib.create_state(_variables(model, task), tx)
   step = jax.jit(loop.make_train_step(model, task, tx), donate_argnums=(0,), compiler_options=options)
   keys = jax.random.PRNGKey(1), jax.random.PRNGKey(2)
   box = [state]
@@ -114,15 +116,24 @@ def ours_train_step_ms(repeats: int, options=XLA_OPTIONS, **overrides) -> float:
     box[0], metrics = step(box[0], {}, *keys)
     return metrics['loss']
 
-  return harness.time_fn(run, warmup=3, repeats=repeats)
+  return run, lambda: step.lower(box[0], {}, *keys).compile().as_text()
 
 
-def ours_forward_ms(repeats: int, **overrides) -> float:
+def forward_runner(**overrides):
+  """(run, hlo): run() is one jitted forward pass at batch 256; hlo() its compiled HLO text."""
   model, task = build(256, **overrides)
   variables = _variables(model, task)
   x = task.train_batch({}, jax.random.PRNGKey(3), 0)['inputs']
   fwd = jax.jit(lambda v, x: model.apply(v, x)['predictions'], compiler_options=XLA_OPTIONS)
-  return harness.time_fn(lambda: fwd(variables, x), warmup=3, repeats=repeats)
+  return (lambda: fwd(variables, x)), lambda: fwd.lower(variables, x).compile().as_text()
+
+
+def ours_train_step_ms(repeats: int, options=XLA_OPTIONS, **overrides) -> float:
+  return harness.time_fn(train_runner(options, **overrides)[0], warmup=3, repeats=repeats)
+
+
+def ours_forward_ms(repeats: int, **overrides) -> float:
+  return harness.time_fn(forward_runner(**overrides)[0], warmup=3, repeats=repeats)
 
 
 def reference_ms(repeats: int):

@@ -18,11 +18,8 @@ import glob
 import tempfile
 
 import jax
-import optax
 
 from benchmarks import bench_ctm
-from common.train import loop
-from common.train import state as state_lib
 
 
 def _kind(name: str) -> str:
@@ -39,29 +36,13 @@ def _kind(name: str) -> str:
   return 'elementwise loop'
 
 
-def _program(forward: bool):
-  """(a zero-argument function running one jitted step, its HLO text)."""
-  if forward:
-    model, task = bench_ctm.build(256)
-    variables = bench_ctm._variables(model, task)
-    x = task.train_batch({}, jax.random.PRNGKey(3), 0)['inputs']
-    fwd = jax.jit(lambda v, x: model.apply(v, x)['predictions'], compiler_options=bench_ctm.XLA_OPTIONS)
-    return (lambda: fwd(variables, x)), fwd.lower(variables, x).compile().as_text()
-  model, task = bench_ctm.build(64)
-  tx = optax.adamw(1e-4)
-  state = state_lib.create_state(bench_ctm._variables(model, task), tx)
-  step = jax.jit(loop.make_train_step(model, task, tx), compiler_options=bench_ctm.XLA_OPTIONS)
-  keys = jax.random.PRNGKey(1), jax.random.PRNGKey(2)
-  return (lambda: step(state, {}, *keys)[1]['loss']), step.lower(state, {}, *keys).compile().as_text()
-
-
 def main() -> None:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument('--forward', action='store_true', help='profile the forward pass instead of the train step')
   parser.add_argument('--steps', type=int, default=10)
   parser.add_argument('--top', type=int, default=15)
   args = parser.parse_args()
-  run, hlo = _program(args.forward)
+  run, hlo_text = bench_ctm.forward_runner() if args.forward else bench_ctm.train_runner()
   for _ in range(3):
     jax.block_until_ready(run())
   with tempfile.TemporaryDirectory() as trace_dir:
@@ -95,6 +76,7 @@ def main() -> None:
     ops = kind_count[kind] / n
     print(f'  {kind:22s} {ns * ms / n:7.2f} ms  {ops:6.0f} ops  {ns / kind_count[kind] / 1e3:6.1f} us each')
   print('most expensive ops (ms per step, calls per step, HLO op name):')
+  hlo = hlo_text()
   for name, ns in per_op.most_common(args.top):
     source = next((line for line in hlo.splitlines() if f'%{name} = ' in line), '')
     op_name = source.split('op_name="', 1)[1].split('"', 1)[0] if 'op_name="' in source else ''
