@@ -27,7 +27,15 @@ import numpy as np
 from flax.core import FrozenDict
 
 from common.ctm import synch
-from common.ctm.columns import COMPUTE_DTYPES, ColumnAttention, ColumnDense, layer_norm, mixed_dense
+from common.ctm.columns import (
+  COMPUTE_DTYPES,
+  MATMUL_NAME,
+  ColumnAttention,
+  ColumnDense,
+  layer_norm,
+  mixed_dense,
+  with_transposed_kernels,
+)
 from common.ctm.losses import certainty
 from common.ctm.nlm import NeuronLevelModels
 from common.ctm.synapses import make_synapses
@@ -81,6 +89,7 @@ class TickAttention(nn.Module):
 
 
 FUSE_PROJECTIONS = True  # tests switch it off to compare both paths
+TRANSPOSE_KERNELS = True  # ColumnDense's row-major fast path (columns.transposed_matmul); tests compare both paths
 
 
 def fuse_projections(params: dict, d_input: int, synapse_depth: int) -> dict:
@@ -350,6 +359,8 @@ class CTM(nn.Module):
     fused = FUSE_PROJECTIONS and not (train and self.dropout > 0)
     tick = self._tick_module(fused)
     params = fuse_projections(self.tick, self.d_input, self.synapse_depth) if fused else self.tick
+    if TRANSPOSE_KERNELS:
+      params = with_transposed_kernels(params)
     drop_key = None
     if train and (self.dropout > 0 or (self.dropout_nlm or 0) > 0):
       drop_key = self.make_rng('dropout')
@@ -431,7 +442,11 @@ class CTM(nn.Module):
     if self.remat_ticks:
       # Saving the (small) matmul outputs spares the backward pass recomputing the synapses' matmul (faster on CPU);
       # saving every residual instead writes ~40 MB per step (slower).
-      step = jax.checkpoint(step, policy=jax.checkpoint_policies.dots_with_no_batch_dims_saveable)
+      policies = jax.checkpoint_policies
+      saved = policies.save_from_both_policies(
+        policies.dots_with_no_batch_dims_saveable, policies.save_only_these_names(MATMUL_NAME)
+      )
+      step = jax.checkpoint(step, policy=saved)
     _, (readouts, _) = jax.lax.scan(step, carry, jnp.arange(self.iterations))  # (T, P, B)
     # The output projection has no recurrence, so it runs once over every tick's readout instead of inside the
     # scan, where it cost a matmul, a bias and their gradients' accumulations per tick.

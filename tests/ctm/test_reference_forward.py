@@ -127,3 +127,29 @@ def test_composed_projections_compute_the_same_function_and_gradients(kw, monkey
   scale = max(float(jnp.abs(g).max()) for g in jax.tree_util.tree_leaves(plain[1]))  # some are exactly 0 in theory
   for a, b in zip(jax.tree_util.tree_leaves(fused[1]), jax.tree_util.tree_leaves(plain[1])):
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6 * scale)
+
+
+@pytest.mark.parametrize('kw', [dict(), dict(synapse_depth=3, d_model=40)])
+def test_transposed_kernels_compute_the_same_function_and_gradients(kw, monkeypatch):
+  """The scan's dense layers read kernel^T hoisted out of the loop, with a hand-written gradient
+  (columns.transposed_matmul); switched off, they contract the (in, out) kernel directly."""
+  from common.ctm import ctm as ctm_lib
+
+  model = tiny(**kw)
+  x = bits(4)
+  variables = _perturbed(model.init(jax.random.PRNGKey(1), x))
+
+  def outputs_and_grads():
+    f = lambda p: model.apply({**variables, 'params': p}, x)['predictions']  # noqa: E731
+    return jax.jit(lambda p: (f(p), jax.grad(lambda p: jnp.sum(jnp.sin(f(p))))(p)))(variables['params'])
+
+  transposed = outputs_and_grads()
+  monkeypatch.setattr(ctm_lib, 'TRANSPOSE_KERNELS', False)
+  plain = outputs_and_grads()
+  np.testing.assert_allclose(transposed[0], plain[0], rtol=1e-5, atol=1e-6)
+  for a, b in zip(jax.tree_util.tree_leaves(transposed[1]), jax.tree_util.tree_leaves(plain[1])):
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+  # The kernels' gradients are not zero (transposed_matmul gives kernel no cotangent of its own; it arrives through
+  # kernel^T), so a lost cotangent fails the comparison above instead of passing it vacuously.
+  first = 'first_linear' if 'synapse_depth' in kw else 'linear'
+  assert float(jnp.abs(transposed[1]['tick']['synapses'][first]['kernel']).max()) > 0
