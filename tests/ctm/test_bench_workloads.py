@@ -1,7 +1,12 @@
 """benchmarks/bench_ctm.py's parity64 workload is the model that configs/ctm_parity/paper_parity64.gin trains, so its
-GPU timings (projects/ctm_parity/README.md, *On one GPU*) are the config's."""
+GPU timings (projects/ctm_parity/README.md, *On one GPU*) are the config's; benchmarks/ab_ctm_switch.py refuses a bad
+switch with status 2."""
 
-from benchmarks import bench_ctm
+import sys
+
+import pytest
+
+from benchmarks import ab_ctm_switch, bench_ctm
 from launch import config_model
 
 
@@ -13,3 +18,20 @@ def test_parity64_workload_is_paper_parity64_config():
   assert {k: ctm[k] for k in workload} == workload
   assert tuple(ctm['prediction_reshaper']) == (workload['out_dims'] // 2, 2)
   assert macros['BATCH_SIZE'] == 64  # the benchmark's train batch
+
+
+@pytest.mark.parametrize(
+  'argv, named',
+  [
+    (['--switch=common.ctm.nope.X'], 'common.ctm.nope'),
+    (['--switch=common.ctm.ctm.NOPE'], "'NOPE'"),
+    (['--switch=common.ctm.ctm.d_model'], "'d_model'"),
+    (['--switch=common.ctm.ctm.TRANSPOSE_KERNELS', '--rounds=0'], '--rounds=0'),
+  ],
+)
+def test_ab_switch_refuses_bad_flags_with_status_2(argv, named, capsys, monkeypatch):
+  monkeypatch.setattr(sys, 'argv', ['ab_ctm_switch', *argv])
+  with pytest.raises(SystemExit) as exit_info:
+    ab_ctm_switch.main()
+  assert exit_info.value.code == 2
+  assert named in capsys.readouterr().err
