@@ -68,13 +68,14 @@ class ColumnDense(nn.Module):
 def transposed_matmul(kernel: jax.Array, kernel_t: jax.Array, x: jax.Array) -> jax.Array:
   """kernel^T x for kernel (in, out), given kernel_t = kernel^T (out, in) too; x (in, B) -> (out, B).
 
-  Why: XLA:CPU's matmul of kernel (in, out) contracted over its first axis ('io,ib->ob') runs at under half the
-  speed of the same product with a row-major (out, in) operand (on the 2-core development CPU, (320, 512) x
-  (320, 64): 418 us against 224 us per call), and autodiff's weight gradient 'ib,ob->io' is slower than 'ob,ib->oi'
-  (293 against 216 us). With both layouts at hand, hoisted out of the tick loop by the caller, the forward uses
-  kernel_t, the input gradient kernel and the weight gradient comes out as (out, in), the cotangent of kernel_t
-  (whose transpose, outside the loop, gives kernel's). kernel itself gets no cotangent from here: pass
-  kernel_t = kernel.T computed from the same parameter, as with_transposed_kernels does.
+  Why: XLA:CPU runs the matmul of kernel (in, out) contracted over its first axis ('io,ib->ob', what autodiff of
+  ColumnDense's einsum gives) at well under the speed of the same product with a row-major (out, in) operand; in the
+  parity-16 train step the synapses' forward matmul took 4.35 ms per step that way and 2.88 ms this way
+  (`python -m benchmarks.profile_ctm`, projects/ctm_parity/README.md). Autodiff of 'oi,ib->ob' would move the slow
+  form to the input gradient ('oi,ob->ib'), so the gradient is written here: the forward reads kernel_t, the input
+  gradient kernel ('io,ob->ib') and the weight gradient comes out as (out, in), the cotangent of kernel_t (whose
+  transpose, outside the loop, gives kernel's). kernel itself gets no cotangent from here: pass kernel_t = kernel.T
+  computed from the same parameter, as with_transposed_kernels does, hoisted out of the tick loop.
   """
   return jnp.einsum('oi,ib->ob', kernel_t, x)
 

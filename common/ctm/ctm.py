@@ -441,7 +441,8 @@ class CTM(nn.Module):
     step = self._tick_fn(consts, train, project=False)
     if self.remat_ticks:
       # Saving the (small) matmul outputs spares the backward pass recomputing the synapses' matmul (faster on CPU);
-      # saving every residual instead writes ~40 MB per step (slower).
+      # saving every residual instead writes ~40 MB per step (slower). ColumnDense's transposed_matmul is a custom
+      # VJP, which the dots policy does not see, so its output is saved by name.
       policies = jax.checkpoint_policies
       saved = policies.save_from_both_policies(
         policies.dots_with_no_batch_dims_saveable, policies.save_only_these_names(MATMUL_NAME)
