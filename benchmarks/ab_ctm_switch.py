@@ -1,6 +1,10 @@
 """A CTM code switch off against on, in one process: the parity-16 train step and forward, interleaved.
 
   .venv/bin/python -m benchmarks.ab_ctm_switch --switch=common.ctm.ctm.TRANSPOSE_KERNELS [--rounds=6]
+  ... --switch=common.ctm.ctm.HISTORY_SCAN --memory [--workload=parity64]   # compiled train step's temp memory
+
+With --memory it compiles the train step both ways instead and prints its temporary buffer size (what the step
+needs beyond its inputs and outputs), without running it; --workload=parity64 is paper_parity64.gin's model.
 
 The switch is a module-level boolean that the CTM reads when it traces (common.ctm.ctm.TRANSPOSE_KERNELS,
 FUSE_PROJECTIONS). Four programs are built with bench_ctm's train_runner (then forward_runner): off, on, off again,
@@ -16,7 +20,12 @@ import statistics
 import sys
 import time
 
+import jax
+import optax
+
 from benchmarks import bench_ctm
+from common.train import loop
+from common.train import state as state_lib
 
 STEPS_PER_ROUND = 10
 
@@ -73,14 +82,38 @@ def compare(module, attr: str, rounds: int, forward: bool) -> dict:
   }
 
 
+def temp_memory_mib(module, attr: str, value: bool) -> float:
+  """The compiled train step's temporary buffer size (MiB) with the switch set to `value` (compiled, not run)."""
+  original = getattr(module, attr)
+  setattr(module, attr, value)
+  try:
+    model, task = bench_ctm.build(64)
+    tx = optax.adamw(1e-4)
+    state = jax.eval_shape(lambda: state_lib.create_state(bench_ctm._variables(model, task), tx))
+    step = jax.jit(loop.make_train_step(model, task, tx), donate_argnums=(0,), compiler_options=bench_ctm.XLA_OPTIONS)
+    compiled = step.lower(state, {}, jax.random.PRNGKey(1), jax.random.PRNGKey(2)).compile()
+  finally:
+    setattr(module, attr, original)
+  return compiled.memory_analysis().temp_size_in_bytes / 2**20
+
+
 def main() -> None:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument('--switch', required=True, help='dotted path of a module-level bool, e.g. common.ctm.ctm.X')
   parser.add_argument('--rounds', type=int, default=6)
+  parser.add_argument('--memory', action='store_true', help="print the train step's compiled temp memory instead")
+  parser.add_argument('--workload', default='parity16', help=f'one of {", ".join(bench_ctm.WORKLOADS)}')
   args = parser.parse_args()
   if args.rounds < 1:
     _fail(f'--rounds={args.rounds}: give at least 1.')
+  if args.workload not in bench_ctm.WORKLOADS:
+    _fail(f'--workload={args.workload}: unknown; choose one of {", ".join(bench_ctm.WORKLOADS)}.')
   module, attr = _switch(args.switch)
+  bench_ctm.WORKLOAD = bench_ctm.WORKLOADS[args.workload]
+  if args.memory:
+    off, on = temp_memory_mib(module, attr, False), temp_memory_mib(module, attr, True)
+    print(f'{bench_ctm.label()} train step b64, compiled temp memory: off {off:.1f} MiB, on {on:.1f} MiB', flush=True)
+    return
   for forward in (False, True):
     r = compare(module, attr, args.rounds, forward)
     row = 'forward b256' if forward else 'train step b64'

@@ -21,6 +21,7 @@ from jax.ad_checkpoint import checkpoint_name
 
 COMPUTE_DTYPES = {'float32': None, 'bfloat16': jnp.bfloat16}
 MATMUL_NAME = 'column_matmul'  # checkpoint_name of transposed_matmul's output in ColumnDense
+SAVED = 'saved_matmuls'  # ColumnDense's matmul outputs: captured when mutable, reused when given (history_scan)
 
 
 def mixed_einsum(spec: str, a: jax.Array, b: jax.Array, compute_dtype: Any = None) -> jax.Array:
@@ -56,7 +57,13 @@ class ColumnDense(nn.Module):
       # The caller hoisted kernel^T out of its loop (with_transposed_kernels): every matmul then reads a row-major
       # operand (see transposed_matmul).
       # Named so that a rematerialising policy can save it as it saves plain dots (MATMUL_NAME).
-      y = checkpoint_name(transposed_matmul(kernel, self.get_variable('params', 'kernel_t'), x), MATMUL_NAME)
+      kernel_t = self.get_variable('params', 'kernel_t')
+      if self.has_variable(SAVED, 'y'):  # the output saved by an earlier pass over the same inputs (history_scan)
+        y = given_matmul(kernel, kernel_t, x, self.get_variable(SAVED, 'y'))
+      else:
+        y = checkpoint_name(transposed_matmul(kernel, kernel_t, x), MATMUL_NAME)
+        if self.is_mutable_collection(SAVED):
+          self.put_variable(SAVED, 'y', y)
     else:
       y = mixed_einsum('io,ib->ob', kernel, x, self.compute_dtype)
     if self.use_bias:
@@ -90,6 +97,18 @@ def _transposed_matmul_bwd(residuals, g):
 
 
 transposed_matmul.defvjp(_transposed_matmul_fwd, _transposed_matmul_bwd)
+
+
+@jax.custom_vjp
+def given_matmul(kernel: jax.Array, kernel_t: jax.Array, x: jax.Array, y: jax.Array) -> jax.Array:
+  """y, known to equal transposed_matmul(kernel, kernel_t, x), with that function's gradient (none for y)."""
+  return y
+
+
+given_matmul.defvjp(
+  lambda kernel, kernel_t, x, y: (y, (kernel, x)),
+  lambda residuals, g: (*_transposed_matmul_bwd(residuals, g), None),
+)
 
 
 def with_transposed_kernels(params: dict) -> dict:

@@ -36,6 +36,7 @@ from common.ctm.columns import (
   mixed_dense,
   with_transposed_kernels,
 )
+from common.ctm.history_scan import history_scan
 from common.ctm.losses import certainty
 from common.ctm.nlm import NeuronLevelModels
 from common.ctm.synapses import make_synapses
@@ -90,6 +91,7 @@ class TickAttention(nn.Module):
 
 FUSE_PROJECTIONS = True  # tests switch it off to compare both paths
 TRANSPOSE_KERNELS = True  # ColumnDense's row-major fast path (columns.transposed_matmul); tests compare both paths
+HISTORY_SCAN = True  # the backward pass of common/ctm/history_scan.py where it applies; tests compare both paths
 
 
 def fuse_projections(params: dict, d_input: int, synapse_depth: int) -> dict:
@@ -354,6 +356,16 @@ class CTM(nn.Module):
   def _tick_fn(self, consts, train: bool, project: bool = True):
     """A pure function (carry, t) -> (carry, (y, attention)) running one tick with this CTM's params; y is the
     prediction, or with project=False the readout vector (synchronisation, or z for readout='post')."""
+    tick, params, drop_key = self._tick_parts(train)
+
+    def step(carry, t):
+      rngs = {'dropout': jax.random.fold_in(drop_key, t)} if drop_key is not None else {}
+      return tick.apply({'params': params}, carry, consts, train, project, rngs=rngs)
+
+    return step
+
+  def _tick_parts(self, train: bool):
+    """(tick module, the params it applies with, dropout key or None)."""
     # The linear maps q_proj -> attention.query and attention.out -> synapses are composed once per call instead of
     # applied every tick; not while the synapses' input dropout sits between attention.out and the synapses.
     fused = FUSE_PROJECTIONS and not (train and self.dropout > 0)
@@ -361,15 +373,10 @@ class CTM(nn.Module):
     params = fuse_projections(self.tick, self.d_input, self.synapse_depth) if fused else self.tick
     if TRANSPOSE_KERNELS:
       params = with_transposed_kernels(params)
-    drop_key = None
-    if train and (self.dropout > 0 or (self.dropout_nlm or 0) > 0):
-      drop_key = self.make_rng('dropout')
+    return tick, params, self.make_rng('dropout') if self._dropout(train) else None
 
-    def step(carry, t):
-      rngs = {'dropout': jax.random.fold_in(drop_key, t)} if drop_key is not None else {}
-      return tick.apply({'params': params}, carry, consts, train, project, rngs=rngs)
-
-    return step
+  def _dropout(self, train: bool) -> bool:
+    return train and (self.dropout > 0 or (self.dropout_nlm or 0) > 0)
 
   def initial_neuron_indices(self) -> dict[str, np.ndarray]:
     """Per-side neuron indices (numpy int32) before any restore: `neuron_indices` if given, else drawn from
@@ -438,6 +445,30 @@ class CTM(nn.Module):
         'certainties': jnp.zeros((b, self.iterations), carry[1].dtype),
       }
 
+    # history_scan reuses the dense layers' saved outputs, which ColumnDense keeps on its float32 row-major path,
+    # and replays ticks without dropout masks.
+    float32 = self.compute_dtype == 'float32' and TRANSPOSE_KERNELS
+    if HISTORY_SCAN and self.remat_ticks and not self._dropout(train) and float32:
+      readouts = self._history_scan(carry, consts, train)
+    else:
+      readouts = self._scan(carry, consts, train)
+    # The output projection has no recurrence, so it runs once over every tick's readout instead of inside the
+    # scan, where it cost a matmul, a bias and their gradients' accumulations per tick.
+    proj = self.tick['output_projector']
+    predictions = jnp.einsum('tpb,po->bto', readouts, proj['kernel']) + proj['bias']  # (B, T, out_dims)
+    return {'predictions': predictions, 'certainties': certainty(predictions, self.prediction_reshaper)}
+
+  def _history_scan(self, carry, consts, train):
+    tick, params, _ = self._tick_parts(train)
+
+    def tick_apply(variables, c, cs, mutable):
+      return tick.apply(variables, c, cs, train, False, mutable=mutable)
+
+    floats = {k: v for k, v in consts.items() if jnp.issubdtype(v.dtype, jnp.floating)}
+    indices = {k: v for k, v in consts.items() if k not in floats}
+    return history_scan(tick_apply, params, floats, indices, carry, self.iterations)
+
+  def _scan(self, carry, consts, train):
     step = self._tick_fn(consts, train, project=False)
     if self.remat_ticks:
       # Saving the (small) matmul outputs spares the backward pass recomputing the synapses' matmul (faster on CPU);
@@ -449,11 +480,7 @@ class CTM(nn.Module):
       )
       step = jax.checkpoint(step, policy=saved)
     _, (readouts, _) = jax.lax.scan(step, carry, jnp.arange(self.iterations))  # (T, P, B)
-    # The output projection has no recurrence, so it runs once over every tick's readout instead of inside the
-    # scan, where it cost a matmul, a bias and their gradients' accumulations per tick.
-    proj = self.tick['output_projector']
-    predictions = jnp.einsum('tpb,po->bto', readouts, proj['kernel']) + proj['bias']  # (B, T, out_dims)
-    return {'predictions': predictions, 'certainties': certainty(predictions, self.prediction_reshaper)}
+    return readouts
 
   def adaptive(self, x: jax.Array, threshold: float) -> dict[str, jax.Array]:
     """Inference that stops each example at the first tick whose certainty reaches `threshold`.

@@ -153,3 +153,34 @@ def test_transposed_kernels_compute_the_same_function_and_gradients(kw, monkeypa
   # kernel^T), so a lost cotangent fails the comparison above instead of passing it vacuously.
   first = 'first_linear' if 'synapse_depth' in kw else 'linear'
   assert float(jnp.abs(transposed[1]['tick']['synapses'][first]['kernel']).max()) > 0
+
+
+@pytest.mark.parametrize(
+  'kw',
+  [
+    dict(),
+    dict(synapse_depth=3, d_model=40),
+    dict(neuron_select_type='first-last', readout='post', do_layernorm_nlm=True),
+    dict(deep_nlms=False, n_random_pairing_self=2),
+  ],
+)
+def test_history_scan_computes_the_same_function_and_gradients(kw, monkeypatch):
+  """Training ticks differentiate through common/ctm/history_scan.py (one saved history column per tick, the
+  history rebuilt in the backward pass); switched off, through lax.scan over rematerialised ticks."""
+  from common.ctm import ctm as ctm_lib
+
+  model = tiny(**kw)
+  assert model.remat_ticks
+  x = bits(4)
+  variables = _perturbed(model.init(jax.random.PRNGKey(1), x))
+
+  def outputs_and_grads():
+    f = lambda p: model.apply({**variables, 'params': p}, x)['predictions']  # noqa: E731
+    return jax.jit(lambda p: (f(p), jax.grad(lambda p: jnp.sum(jnp.sin(f(p))))(p)))(variables['params'])
+
+  scanned = outputs_and_grads()
+  monkeypatch.setattr(ctm_lib, 'HISTORY_SCAN', False)
+  plain = outputs_and_grads()
+  np.testing.assert_allclose(scanned[0], plain[0], rtol=1e-6, atol=1e-7)
+  for a, b in zip(jax.tree_util.tree_leaves(scanned[1]), jax.tree_util.tree_leaves(plain[1])):
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)

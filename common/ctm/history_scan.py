@@ -1,0 +1,89 @@
+"""The CTM's tick scan with a hand-written backward pass that keeps one history column per tick, not the history.
+
+Differentiating lax.scan over rematerialised ticks saves each tick's input carry, so the (D, M, B) pre-activation
+history is stacked T times ((T, D, M, B), zero-filled and written every step) although each tick adds one new column
+a_t (D, B) to it. Here the forward pass saves a_t and the carry's small parts (z, the
+synchronisation accumulators), and the backward pass rebuilds tick t's input history as the window
+tape[:, t:t+M] of tape = [start history, a_1, ..., a_T] (D, M + T, B). The backward pass is otherwise what
+differentiating the rematerialised scan computes: per tick, in reverse, the tick's VJP at its saved inputs, with
+the dense layers' matmul outputs saved in the forward pass and handed back (ColumnDense's SAVED collection) rather
+than recomputed.
+
+The gradients are the same computation (tests/ctm/test_reference_forward.py compares both paths). What it saves,
+measured by `python -m benchmarks.ab_ctm_switch --switch=common.ctm.ctm.HISTORY_SCAN [--memory]`
+(projects/ctm_parity/README.md): the train step's compiled temporary memory at paper_parity64.gin's model 721 -> 277
+MiB, and a few percent of the parity-16 step's time on CPU.
+
+Used by CTM.__call__ when the ticks are rematerialised in float32 and no dropout runs inside them (CTM.HISTORY_SCAN
+switches it off).
+"""
+
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+
+from common.ctm.columns import SAVED
+
+# tick_apply(variables, carry, consts, mutable) -> the tick module's apply with those variables ({'params': ...} and
+# the ColumnDense collections), returning ((carry, (readout, attention)), mutated collections).
+TickApply = Callable[[dict, Any, Any, list], Any]
+
+
+def history_scan(tick_apply: TickApply, params, consts, indices, carry, iterations: int) -> jax.Array:
+  """Readouts (T, P, B) of `iterations` ticks from carry = (history (D, M, B), *rest); differentiable in params,
+  consts (float arrays) and carry; indices (integer arrays) are not differentiated."""
+
+  def run_ticks(params, consts, carry, capture: bool):
+    def body(c, t):
+      out, state = tick_apply({'params': params}, c, {**consts, **indices}, [SAVED] if capture else [])
+      new, (readout, _) = out
+      saved = state.get(SAVED, {}) if capture else None
+      return new, (readout, new[0][:, -1], c[1:], saved)
+
+    return jax.lax.scan(body, carry, jnp.arange(iterations))[1]
+
+  @jax.custom_vjp
+  def run(params, consts, carry):
+    return run_ticks(params, consts, carry, False)[0]
+
+  def run_fwd(params, consts, carry):
+    readouts, columns, rests, matmuls = run_ticks(params, consts, carry, True)
+    # Saved: the tick's new history columns, its input carries without the history, its dense layers' outputs.
+    return readouts, (params, consts, carry[0], columns, rests, matmuls)
+
+  def run_bwd(res, readout_cot):
+    params, consts, history0, columns, rests, matmuls = res
+    memory = history0.shape[1]
+    tape = jnp.concatenate([history0, jnp.moveaxis(columns, 0, 1)], axis=1)  # (D, M + T, B)
+
+    def body(acc, t):
+      history_cot, rest_cot, params_cot, consts_cot = acc
+      history = jax.lax.dynamic_slice_in_dim(tape, t, memory, axis=1)
+      rest = jax.tree.map(lambda x: x[t], rests)
+      saved = jax.tree.map(lambda x: x[t], matmuls)
+
+      def tick(p, cs, h, r):
+        (new, (readout, _)), _ = tick_apply({'params': p, SAVED: saved}, (h, *r), {**cs, **indices}, [])
+        return new, readout
+
+      _, vjp = jax.vjp(tick, params, consts, history, rest)
+      d_params, d_consts, d_history, d_rest = vjp(((history_cot, *rest_cot), readout_cot[t]))
+      add = lambda a, b: jax.tree.map(jnp.add, a, b)  # noqa: E731
+      return (d_history, d_rest, add(params_cot, d_params), add(consts_cot, d_consts)), None
+
+    init = (
+      jnp.zeros_like(history0),
+      _zeros_like_tree(tuple(jax.tree.map(lambda x: x[0], rests))),
+      _zeros_like_tree(params),
+      _zeros_like_tree(consts),
+    )
+    (history_cot, rest_cot, params_cot, consts_cot), _ = jax.lax.scan(body, init, jnp.arange(iterations), reverse=True)
+    return params_cot, consts_cot, (history_cot, *rest_cot)
+
+  run.defvjp(run_fwd, run_bwd)
+  return run(params, consts, carry)
+
+
+def _zeros_like_tree(tree):
+  return jax.tree.map(jnp.zeros_like, tree)
