@@ -56,11 +56,11 @@ class ColumnDense(nn.Module):
     if self.compute_dtype is None and self.has_variable('params', 'kernel_t'):
       # The caller hoisted kernel^T out of its loop (with_transposed_kernels): every matmul then reads a row-major
       # operand (see transposed_matmul).
-      # Named so that a rematerialising policy can save it as it saves plain dots (MATMUL_NAME).
       kernel_t = self.get_variable('params', 'kernel_t')
       if self.has_variable(SAVED, 'y'):  # the output saved by an earlier pass over the same inputs (history_scan)
         y = given_matmul(kernel, kernel_t, x, self.get_variable(SAVED, 'y'))
       else:
+        # Named so that a rematerialising policy can save it as it saves plain dots (MATMUL_NAME).
         y = checkpoint_name(transposed_matmul(kernel, kernel_t, x), MATMUL_NAME)
         if self.is_mutable_collection(SAVED):
           self.put_variable(SAVED, 'y', y)
