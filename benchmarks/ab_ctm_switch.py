@@ -20,12 +20,7 @@ import statistics
 import sys
 import time
 
-import jax
-import optax
-
 from benchmarks import bench_ctm
-from common.train import loop
-from common.train import state as state_lib
 
 STEPS_PER_ROUND = 10
 
@@ -87,11 +82,7 @@ def temp_memory_mib(module, attr: str, value: bool) -> float:
   original = getattr(module, attr)
   setattr(module, attr, value)
   try:
-    model, task = bench_ctm.build(64)
-    tx = optax.adamw(1e-4)
-    state = jax.eval_shape(lambda: state_lib.create_state(bench_ctm._variables(model, task), tx))
-    step = jax.jit(loop.make_train_step(model, task, tx), donate_argnums=(0,), compiler_options=bench_ctm.XLA_OPTIONS)
-    compiled = step.lower(state, {}, jax.random.PRNGKey(1), jax.random.PRNGKey(2)).compile()
+    compiled = bench_ctm.train_runner()[1]()
   finally:
     setattr(module, attr, original)
   return compiled.memory_analysis().temp_size_in_bytes / 2**20

@@ -103,8 +103,8 @@ def _variables(model, task):
 
 
 def train_runner(options=XLA_OPTIONS, **overrides):
-  """(run, hlo): run() takes one jitted train step (batch 64, AdamW) on the state it carries and returns the loss;
-  hlo() is the compiled step's HLO text. The state is what loop.train steps on."""
+  """(run, compiled): run() takes one jitted train step (batch 64, AdamW) on the state it carries and returns the loss;
+  compiled() is that step compiled (its HLO text, memory analysis). The state is what loop.train steps on."""
   model, task = build(64, **overrides)
   tx = optax.adamw(1e-4)
   state = state_lib.create_state(_variables(model, task), tx)
@@ -116,16 +116,16 @@ def train_runner(options=XLA_OPTIONS, **overrides):
     box[0], metrics = step(box[0], {}, *keys)
     return metrics['loss']
 
-  return run, lambda: step.lower(box[0], {}, *keys).compile().as_text()
+  return run, lambda: step.lower(box[0], {}, *keys).compile()
 
 
 def forward_runner(**overrides):
-  """(run, hlo): run() is one jitted forward pass at batch 256; hlo() its compiled HLO text."""
+  """(run, compiled): run() is one jitted forward pass at batch 256; compiled() that pass compiled."""
   model, task = build(256, **overrides)
   variables = _variables(model, task)
   x = task.train_batch({}, jax.random.PRNGKey(3), 0)['inputs']
   fwd = jax.jit(lambda v, x: model.apply(v, x)['predictions'], compiler_options=XLA_OPTIONS)
-  return (lambda: fwd(variables, x)), lambda: fwd.lower(variables, x).compile().as_text()
+  return (lambda: fwd(variables, x)), lambda: fwd.lower(variables, x).compile()
 
 
 def ours_train_step_ms(repeats: int, options=XLA_OPTIONS, **overrides) -> float:

@@ -42,7 +42,7 @@ def main() -> None:
   parser.add_argument('--steps', type=int, default=10)
   parser.add_argument('--top', type=int, default=15)
   args = parser.parse_args()
-  run, hlo_text = bench_ctm.forward_runner() if args.forward else bench_ctm.train_runner()
+  run, compiled = bench_ctm.forward_runner() if args.forward else bench_ctm.train_runner()
   for _ in range(3):
     jax.block_until_ready(run())
   with tempfile.TemporaryDirectory() as trace_dir:
@@ -76,7 +76,7 @@ def main() -> None:
     ops = kind_count[kind] / n
     print(f'  {kind:22s} {ns * ms / n:7.2f} ms  {ops:6.0f} ops  {ns / kind_count[kind] / 1e3:6.1f} us each')
   print('most expensive ops (ms per step, calls per step, HLO op name):')
-  hlo = hlo_text()
+  hlo = compiled().as_text()
   for name, ns in per_op.most_common(args.top):
     source = next((line for line in hlo.splitlines() if f'%{name} = ' in line), '')
     op_name = source.split('op_name="', 1)[1].split('"', 1)[0] if 'op_name="' in source else ''

@@ -107,12 +107,11 @@ def test_unet_synapse_columns_equal_batch_major():
   np.testing.assert_allclose(cols.apply(variables, x.T).T, rows.apply(variables, x), rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize('kw', [dict(n_random_pairing_self=2), dict(synapse_depth=3, d_model=40)])
-def test_composed_projections_compute_the_same_function_and_gradients(kw, monkeypatch):
-  """The scan applies q_proj∘query and attention.out∘synapses as composed kernels (ctm.fuse_projections)."""
+def _on_and_off(model, switch: str, monkeypatch):
+  """((predictions, gradients of sum(sin(predictions))) with common.ctm.ctm.<switch> on (its default), the same off),
+  for perturbed parameters on four parity inputs."""
   from common.ctm import ctm as ctm_lib
 
-  model = tiny(**kw)
   x = bits(4)
   variables = _perturbed(model.init(jax.random.PRNGKey(1), x))
 
@@ -120,9 +119,15 @@ def test_composed_projections_compute_the_same_function_and_gradients(kw, monkey
     f = lambda p: model.apply({**variables, 'params': p}, x)['predictions']  # noqa: E731
     return jax.jit(lambda p: (f(p), jax.grad(lambda p: jnp.sum(jnp.sin(f(p))))(p)))(variables['params'])
 
-  fused = outputs_and_grads()
-  monkeypatch.setattr(ctm_lib, 'FUSE_PROJECTIONS', False)
-  plain = outputs_and_grads()
+  on = outputs_and_grads()
+  monkeypatch.setattr(ctm_lib, switch, False)
+  return on, outputs_and_grads()
+
+
+@pytest.mark.parametrize('kw', [dict(n_random_pairing_self=2), dict(synapse_depth=3, d_model=40)])
+def test_composed_projections_compute_the_same_function_and_gradients(kw, monkeypatch):
+  """The scan applies q_proj∘query and attention.out∘synapses as composed kernels (ctm.fuse_projections)."""
+  fused, plain = _on_and_off(tiny(**kw), 'FUSE_PROJECTIONS', monkeypatch)
   np.testing.assert_allclose(fused[0], plain[0], rtol=1e-5, atol=1e-5)
   scale = max(float(jnp.abs(g).max()) for g in jax.tree_util.tree_leaves(plain[1]))  # some are exactly 0 in theory
   for a, b in zip(jax.tree_util.tree_leaves(fused[1]), jax.tree_util.tree_leaves(plain[1])):
@@ -133,19 +138,7 @@ def test_composed_projections_compute_the_same_function_and_gradients(kw, monkey
 def test_transposed_kernels_compute_the_same_function_and_gradients(kw, monkeypatch):
   """The scan's dense layers read kernel^T hoisted out of the loop, with a hand-written gradient
   (columns.transposed_matmul); switched off, they contract the (in, out) kernel directly."""
-  from common.ctm import ctm as ctm_lib
-
-  model = tiny(**kw)
-  x = bits(4)
-  variables = _perturbed(model.init(jax.random.PRNGKey(1), x))
-
-  def outputs_and_grads():
-    f = lambda p: model.apply({**variables, 'params': p}, x)['predictions']  # noqa: E731
-    return jax.jit(lambda p: (f(p), jax.grad(lambda p: jnp.sum(jnp.sin(f(p))))(p)))(variables['params'])
-
-  transposed = outputs_and_grads()
-  monkeypatch.setattr(ctm_lib, 'TRANSPOSE_KERNELS', False)
-  plain = outputs_and_grads()
+  transposed, plain = _on_and_off(tiny(**kw), 'TRANSPOSE_KERNELS', monkeypatch)
   np.testing.assert_allclose(transposed[0], plain[0], rtol=1e-5, atol=1e-6)
   for a, b in zip(jax.tree_util.tree_leaves(transposed[1]), jax.tree_util.tree_leaves(plain[1])):
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
@@ -167,20 +160,9 @@ def test_transposed_kernels_compute_the_same_function_and_gradients(kw, monkeypa
 def test_history_scan_computes_the_same_function_and_gradients(kw, monkeypatch):
   """Training ticks differentiate through common/ctm/history_scan.py (one saved history column per tick, the
   history rebuilt in the backward pass); switched off, through lax.scan over rematerialised ticks."""
-  from common.ctm import ctm as ctm_lib
-
   model = tiny(**kw)
   assert model.remat_ticks
-  x = bits(4)
-  variables = _perturbed(model.init(jax.random.PRNGKey(1), x))
-
-  def outputs_and_grads():
-    f = lambda p: model.apply({**variables, 'params': p}, x)['predictions']  # noqa: E731
-    return jax.jit(lambda p: (f(p), jax.grad(lambda p: jnp.sum(jnp.sin(f(p))))(p)))(variables['params'])
-
-  scanned = outputs_and_grads()
-  monkeypatch.setattr(ctm_lib, 'HISTORY_SCAN', False)
-  plain = outputs_and_grads()
+  scanned, plain = _on_and_off(model, 'HISTORY_SCAN', monkeypatch)
   np.testing.assert_allclose(scanned[0], plain[0], rtol=1e-6, atol=1e-7)
   for a, b in zip(jax.tree_util.tree_leaves(scanned[1]), jax.tree_util.tree_leaves(plain[1])):
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
