@@ -2,7 +2,7 @@
 
 Workload: D=256, d_input=64, heads=4, T=16, M=8, n_synch_out=n_synch_action=32, synapse depth 1, NLM hidden 8,
 deep NLMs, random-pairing, float32; train step at batch 64, forward at batch 256. Ours compiles with the options the
-CTM configs use (configs/base/xla_cpu_small_ops.gin, common/train/xla_options.py) and runs on the state `launch`
+CTM parity configs use (configs/base/xla_cpu_small_ops.gin, common/train/xla_options.py) and runs on the state `launch`
 builds (the synchronisation's neuron indices are model state, read at run time); a third row times the train step
 with XLA's defaults, which is what `common.ctm` gives a script that does not pass them, one row without
 rematerialised ticks (CTM.remat_ticks=False), and two more rows run the synapses and attention in bfloat16
@@ -82,9 +82,9 @@ WORKLOAD = WORKLOADS['parity16']
 # The peer's name in every row, with the device its tensors live on (ctm_reference_peer.py reads the same variable).
 PEER = f'reference torch ({os.environ.get("CTM_PEER_DEVICE", "cpu")})'
 QUOTED = {'train': 109.0, 'forward': 113.0}
-# The options the CTM configs compile with (configs/base/xla_cpu_small_ops.gin), so the benchmark times what
-# `launch` runs.
-XLA_OPTIONS = xla_options.cpu_small_ops()
+# The options the CTM parity configs compile with (configs/base/xla_cpu_small_ops.gin with ctm_t16.gin's
+# XLA_CPU_VECTOR_WIDTH), so the benchmark times what `launch` runs; a test ties the two.
+XLA_OPTIONS = xla_options.cpu_small_ops(vector_width=512)
 
 
 def label() -> str:
@@ -119,12 +119,12 @@ def train_runner(options=XLA_OPTIONS, **overrides):
   return run, lambda: step.lower(box[0], {}, *keys).compile()
 
 
-def forward_runner(**overrides):
+def forward_runner(options=XLA_OPTIONS, **overrides):
   """(run, compiled): run() is one jitted forward pass at batch 256; compiled() that pass compiled."""
   model, task = build(256, **overrides)
   variables = _variables(model, task)
   x = task.train_batch({}, jax.random.PRNGKey(3), 0)['inputs']
-  fwd = jax.jit(lambda v, x: model.apply(v, x)['predictions'], compiler_options=XLA_OPTIONS)
+  fwd = jax.jit(lambda v, x: model.apply(v, x)['predictions'], compiler_options=options)
   return (lambda: fwd(variables, x)), lambda: fwd.lower(variables, x).compile()
 
 

@@ -7,14 +7,16 @@
 Prints, per step: the wall time the client waited, the thread time of the XLA:CPU executor's threads, and that
 thread time by kind of op (dots, which YNNPACK or Eigen run; fused elementwise loops; reduce-window and reduce, the
 two halves of XLA:CPU's tree rewrite of reductions over more than 32 elements; dynamic-update-slice, the scan's
-stacking; copies and broadcasts), with the number of ops and the mean time of one; then the most expensive single
-ops with the HLO op name JAX gave them. The workload and compiler options are bench_ctm's, so this profiles what
-that benchmark times. Thread time above the summed ops is the executor's own scheduling between ops.
+stacking; copies and broadcasts), with the number of ops and the mean time of one; then by HLO computation (the
+tick scan's forward and backward loop bodies, the rest); then the most expensive single ops with the HLO op name JAX
+gave them. The workload and compiler options are bench_ctm's, so this profiles what that benchmark times. Thread
+time above the summed ops is the executor's own scheduling between ops.
 """
 
 import argparse
 import collections
 import glob
+import re
 import tempfile
 
 import jax
@@ -34,6 +36,27 @@ def _kind(name: str) -> str:
   if name.startswith(('copy', 'wrapped_broadcast', 'wrapped_copy')):
     return 'copy / broadcast'
   return 'elementwise loop'
+
+
+def _computations(hlo: str) -> tuple[dict[str, str], dict[str, str]]:
+  """(op name -> the HLO computation holding it, computation -> a label: the entry computation, or the op_name of
+  the while loop whose body it is)."""
+  where, label, current = {}, {}, None
+  for line in hlo.splitlines():
+    header = re.match(r'^(ENTRY )?%?([\w.\-]+) \(.*\{$', line)
+    if header:
+      current = header.group(2)
+      if header.group(1):
+        label[current] = 'outside the loops (entry computation)'
+      continue
+    op = re.match(r'\s*(?:ROOT )?%([\w.\-]+) = ', line)
+    if op and current:
+      where[op.group(1)] = current
+    body = re.search(r'body=%?([\w.\-]+)', line)
+    if body:
+      op_name = re.search(r'op_name="([^"]+)"', line)
+      label[body.group(1)] = f'{op_name.group(1) if op_name else body.group(1)} (loop body)'
+  return where, label
 
 
 def main() -> None:
@@ -75,8 +98,17 @@ def main() -> None:
   for kind, ns in kinds.most_common():
     ops = kind_count[kind] / n
     print(f'  {kind:22s} {ns * ms / n:7.2f} ms  {ops:6.0f} ops  {ns / kind_count[kind] / 1e3:6.1f} us each')
-  print('most expensive ops (ms per step, calls per step, HLO op name):')
   hlo = compiled().as_text()
+  where, label = _computations(hlo)
+  by_loop, loop_ops = collections.Counter(), collections.Counter()
+  for name, ns in per_op.items():
+    place = label.get(where.get(name), 'not an HLO op (thread-pool waits)')
+    by_loop[place] += ns
+    loop_ops[place] += count[name]
+  print('by computation (ms per step, ops per step; a loop body counts all its iterations):')
+  for place, ns in by_loop.most_common():
+    print(f'  {ns * ms / n:7.2f} ms {loop_ops[place] / n:6.0f} ops  {place[-100:]}')
+  print('most expensive ops (ms per step, calls per step, HLO op name):')
   for name, ns in per_op.most_common(args.top):
     source = next((line for line in hlo.splitlines() if f'%{name} = ' in line), '')
     op_name = source.split('op_name="', 1)[1].split('"', 1)[0] if 'op_name="' in source else ''

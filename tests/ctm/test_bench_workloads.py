@@ -1,6 +1,6 @@
 """benchmarks/bench_ctm.py's parity64 workload is the model that configs/ctm_parity/paper_parity64.gin trains, so its
 GPU timings (projects/ctm_parity/README.md, *On one GPU*) are the config's; benchmarks/ab_ctm_switch.py refuses a bad
-switch with status 2."""
+switch or compiler option with status 2."""
 
 import sys
 
@@ -20,6 +20,20 @@ def test_parity64_workload_is_paper_parity64_config():
   assert macros['BATCH_SIZE'] == 64  # the benchmark's train batch
 
 
+def test_benchmark_options_are_the_parity_configs():
+  """bench_ctm compiles with what configs/ctm_parity/ctm_t16.gin (and the configs including it) gives loop.train."""
+  import gin
+
+  gin.clear_config()
+  try:
+    gin.parse_config_files_and_bindings(['configs/ctm_parity/ctm_t16_d256.gin'], [])
+    options = gin.query_parameter('loop.train.xla_options').scoped_configurable_fn()
+  finally:
+    gin.clear_config()
+  assert options == bench_ctm.XLA_OPTIONS
+  assert options['xla_cpu_prefer_vector_width'] == 512
+
+
 @pytest.mark.parametrize(
   'argv, named',
   [
@@ -27,6 +41,10 @@ def test_parity64_workload_is_paper_parity64_config():
     (['--switch=common.ctm.ctm.NOPE'], "'NOPE'"),
     (['--switch=common.ctm.ctm.d_model'], "'d_model'"),
     (['--switch=common.ctm.ctm.TRANSPOSE_KERNELS', '--rounds=0'], '--rounds=0'),
+    ([], 'exactly one of'),
+    (['--switch=common.ctm.ctm.TRANSPOSE_KERNELS', '--option=a=1'], 'exactly one of'),
+    (['--option=xla_cpu_prefer_vector_width'], 'NAME=VALUE'),
+    (['--option=xla_cpu_no_such_option=1'], 'xla_cpu_no_such_option'),
   ],
 )
 def test_ab_switch_refuses_bad_flags_with_status_2(argv, named, capsys, monkeypatch):
