@@ -92,6 +92,7 @@ class TickAttention(nn.Module):
 FUSE_PROJECTIONS = True  # tests switch it off to compare both paths
 TRANSPOSE_KERNELS = True  # ColumnDense's row-major fast path (columns.transposed_matmul); tests compare both paths
 HISTORY_SCAN = True  # the backward pass of common/ctm/history_scan.py where it applies; tests compare both paths
+MERGE_SYNCH = True  # one synchronisation update per tick for both readouts (CTMTick.merged_synch); tests compare both
 
 
 def fuse_projections(params: dict, d_input: int, synapse_depth: int) -> dict:
@@ -118,6 +119,11 @@ class CTMTick(nn.Module):
   """One internal tick, column layout. carry = (trace (D, M, B), z (D, B), alpha_a, beta_a (P_a, B), alpha_o,
   beta_o (P_o, B)); returns (carry, (y (out_dims, B), attention weights (heads, S, B))).
 
+  merged_synch=P_o: the carry is (trace, z, alpha, beta (P_o + P_a, B), s_action (P_a, B)) instead. The out readout
+  of tick t and the action readout of tick t + 1 both update from z_t, so the tick updates both accumulators at its
+  end in one step and carries the next tick's action readout (CTM._prepare makes the first one from z_0). The same
+  arithmetic, in fewer and larger ops per tick.
+
   The NLMs' per-neuron contractions run as fused vectorised loops over the minor batch axis (common/ctm/nlm.py,
   layout 'dib'), and the synapses, attention and synchronisation read and write the same layout.
   """
@@ -140,12 +146,16 @@ class CTMTick(nn.Module):
   compute_dtype: Any = None
   fused_projections: bool = False  # params from fuse_projections(): q_proj holds q_proj∘query, the synapses' first
   #                                  kernel holds attention.out∘(its attention rows); two matmuls fewer per tick
+  merged_synch: int | None = None  # P_o: see below
 
   @nn.compact
   def __call__(self, carry, consts, train: bool = False, project: bool = True):
-    trace, z, alpha_a, beta_a, alpha_o, beta_o = carry
-    pp_a = synch.pair_products(z, consts['action_left'], consts['action_right'], columns=True)
-    s_action, alpha_a, beta_a = synch.update(alpha_a, beta_a, pp_a, consts['r_action'][:, None])
+    if self.merged_synch is None:
+      trace, z, alpha_a, beta_a, alpha_o, beta_o = carry
+      pp_a = synch.pair_products(z, consts['action_left'], consts['action_right'], columns=True)
+      s_action, alpha_a, beta_a = synch.update(alpha_a, beta_a, pp_a, consts['r_action'][:, None])
+    else:
+      trace, z, alpha, beta, s_action = carry
 
     cd = self.compute_dtype
     q = ColumnDense(self.d_input, compute_dtype=cd, name='q_proj')(s_action)
@@ -171,12 +181,21 @@ class CTMTick(nn.Module):
     )
     z = nlm(trace, train)
 
-    pp_o = synch.pair_products(z, consts['out_left'], consts['out_right'], columns=True)
-    s_out, alpha_o, beta_o = synch.update(alpha_o, beta_o, pp_o, consts['r_out'][:, None])
+    if self.merged_synch is None:
+      pp_o = synch.pair_products(z, consts['out_left'], consts['out_right'], columns=True)
+      s_out, alpha_o, beta_o = synch.update(alpha_o, beta_o, pp_o, consts['r_out'][:, None])
+      carry = (trace, z, alpha_a, beta_a, alpha_o, beta_o)
+    else:
+      # This tick's out readout and the next tick's action readout both update from this z: one gather and one
+      # update over the P_o + P_a pairs (the same arithmetic as two, in fewer ops per tick).
+      pp = synch.pair_products(z, consts['pair_left'], consts['pair_right'], columns=True)
+      s_both, alpha, beta = synch.update(alpha, beta, pp, consts['r'][:, None])
+      s_out, s_action = s_both[: self.merged_synch], s_both[self.merged_synch :]
+      carry = (trace, z, alpha, beta, s_action)
     readout = s_out if self.readout == 'synch' else z
     # project=False returns the readout vector instead; CTM.__call__ projects all ticks at once after the scan.
     y = ColumnDense(self.out_dims, name='output_projector')(readout) if project else readout
-    return (trace, z, alpha_a, beta_a, alpha_o, beta_o), (y, attn)
+    return carry, (y, attn)
 
 
 class CTM(nn.Module):
@@ -310,7 +329,7 @@ class CTM(nn.Module):
         out[name] = jnp.asarray(value)
     return out
 
-  def _tick_module(self, fused_projections: bool = False) -> CTMTick:
+  def _tick_module(self, fused_projections: bool = False, merged_synch: bool = False) -> CTMTick:
     return CTMTick(
       d_model=self.d_model,
       d_input=self.d_input,
@@ -329,6 +348,7 @@ class CTM(nn.Module):
       layer_norm_nlm=self.do_layernorm_nlm,
       compute_dtype=COMPUTE_DTYPES[self.compute_dtype],
       fused_projections=fused_projections,
+      merged_synch=synch.synch_size(self.neuron_select_type, self.n_synch_out) if merged_synch else None,
       parent=None,
     )
 
@@ -369,7 +389,7 @@ class CTM(nn.Module):
     # The linear maps q_proj -> attention.query and attention.out -> synapses are composed once per call instead of
     # applied every tick; not while the synapses' input dropout sits between attention.out and the synapses.
     fused = FUSE_PROJECTIONS and not (train and self.dropout > 0)
-    tick = self._tick_module(fused)
+    tick = self._tick_module(fused, MERGE_SYNCH)
     params = fuse_projections(self.tick, self.d_input, self.synapse_depth) if fused else self.tick
     if TRANSPOSE_KERNELS:
       params = with_transposed_kernels(params)
@@ -430,6 +450,17 @@ class CTM(nn.Module):
     # The out accumulator is seeded once from the start state (reference); the action one starts empty, which with
     # alpha = beta = 0 reproduces its first step alpha = z_i z_j, beta = 1.
     pp_o = synch.pair_products(z0, consts['out_left'], consts['out_right'], columns=True)
+    if MERGE_SYNCH:
+      # The merged tick carries the action readout it will use (here the first step's, alpha = z_i z_j, beta = 1)
+      # and one accumulator for both readouts, out pairs first.
+      pp_a = synch.pair_products(z0, consts['action_left'], consts['action_right'], columns=True)
+      alpha = jnp.concatenate([pp_o, pp_a])
+      merged = {
+        'pair_left': jnp.concatenate([consts.pop('out_left'), consts.pop('action_left')]),
+        'pair_right': jnp.concatenate([consts.pop('out_right'), consts.pop('action_right')]),
+        'r': jnp.concatenate([consts.pop('r_out'), consts.pop('r_action')]),
+      }
+      return (trace0, z0, alpha, jnp.ones_like(alpha), pp_a), {**consts, **merged}
     zeros_a = jnp.zeros((synch.synch_size(self.neuron_select_type, self.n_synch_action), b), kv.dtype)
     carry = (trace0, z0, zeros_a, zeros_a, pp_o, jnp.ones_like(pp_o))
     return carry, consts

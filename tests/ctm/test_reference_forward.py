@@ -152,6 +152,29 @@ def test_transposed_kernels_compute_the_same_function_and_gradients(kw, monkeypa
   'kw',
   [
     dict(),
+    dict(neuron_select_type='first-last', n_synch_out=6, n_synch_action=3),
+    dict(neuron_select_type='random', readout='post'),
+  ],
+)
+def test_merged_synchronisation_computes_the_same_function_and_gradients(kw, monkeypatch):
+  """One synchronisation update per tick for this tick's out readout and the next tick's action readout
+  (CTMTick.merged_synch); switched off, two updates per tick as the reference."""
+  merged, plain = _on_and_off(tiny(**kw), 'MERGE_SYNCH', monkeypatch)
+  np.testing.assert_allclose(merged[0], plain[0], rtol=1e-6, atol=1e-7)
+  # attn_key's bias has a zero gradient in theory (softmax is shift-invariant), so compare on the largest gradient's
+  # scale as the projection test does.
+  scale = max(float(jnp.abs(g).max()) for g in jax.tree_util.tree_leaves(plain[1]))
+  for a, b in zip(jax.tree_util.tree_leaves(merged[1]), jax.tree_util.tree_leaves(plain[1])):
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6 * scale)
+  decay = merged[1]['decay_params_action'], plain[1]['decay_params_action']
+  assert float(jnp.abs(decay[1]).max()) > 0  # the action decays get their gradient through the merged update
+  np.testing.assert_allclose(*decay, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize(
+  'kw',
+  [
+    dict(),
     dict(synapse_depth=3, d_model=40),
     dict(neuron_select_type='first-last', readout='post', do_layernorm_nlm=True),
     dict(deep_nlms=False, n_random_pairing_self=2),
