@@ -92,6 +92,7 @@ class TickAttention(nn.Module):
 FUSE_PROJECTIONS = True  # tests switch it off to compare both paths
 TRANSPOSE_KERNELS = True  # ColumnDense's row-major fast path (columns.transposed_matmul); tests compare both paths
 HISTORY_SCAN = True  # the backward pass of common/ctm/history_scan.py where it applies; tests compare both paths
+DEFER_TEMPERATURE = True  # NLM temperatures' gradient once after history_scan's backward loop; tests compare both
 MERGE_SYNCH = True  # one synchronisation update per tick for both readouts (CTMTick.merged_synch); tests compare both
 
 
@@ -497,7 +498,8 @@ class CTM(nn.Module):
 
     floats = {k: v for k, v in consts.items() if jnp.issubdtype(v.dtype, jnp.floating)}
     indices = {k: v for k, v in consts.items() if k not in floats}
-    return history_scan(tick_apply, params, floats, indices, carry, self.iterations)
+    layers = [('nlm', name) for name in ('layer1', 'layer2') if name in params['nlm']] if DEFER_TEMPERATURE else []
+    return history_scan(tick_apply, params, floats, indices, carry, self.iterations, layers)
 
   def _scan(self, carry, consts, train):
     step = self._tick_fn(consts, train, project=False)

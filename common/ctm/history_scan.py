@@ -12,13 +12,17 @@ than recomputed.
 The gradients are the same computation (tests/ctm/test_reference_forward.py compares both paths). What it saves,
 measured by `python -m benchmarks.ab_ctm_switch --switch=common.ctm.ctm.HISTORY_SCAN [--memory]`
 (projects/ctm_parity/README.md): the train step's compiled temporary memory at paper_parity64.gin's model 721 -> 277
-MiB, and a few percent of the parity-16 step's time on CPU.
+MiB, and 5-8% of the step's time on an H200 (no measurable change on the 2-core CPU).
+
+The NLMs' temperatures (`scaled_linears`) get their gradient once after the backward loop instead of per tick
+(CTM.DEFER_TEMPERATURE; `ab_ctm_switch --switch=common.ctm.ctm.DEFER_TEMPERATURE`: 0.97x the parity-16 train step's
+time on the CPU).
 
 Used by CTM.__call__ when the ticks are rematerialised in float32 and no dropout runs inside them (CTM.HISTORY_SCAN
 switches it off).
 """
 
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -28,11 +32,20 @@ from common.ctm.columns import SAVED
 # tick_apply(variables, carry, consts, mutable) -> the tick module's apply with those variables ({'params': ...} and
 # the ColumnDense collections), returning ((carry, (readout, attention)), mutated collections).
 TickApply = Callable[[dict, Any, Any, list], Any]
+Path = tuple[str, ...]
 
 
-def history_scan(tick_apply: TickApply, params, consts, indices, carry, iterations: int) -> jax.Array:
+def history_scan(
+  tick_apply: TickApply, params, consts, indices, carry, iterations: int, scaled_linears: Sequence[Path] = ()
+) -> jax.Array:
   """Readouts (T, P, B) of `iterations` ticks from carry = (history (D, M, B), *rest); differentiable in params,
-  consts (float arrays) and carry; indices (integer arrays) are not differentiated."""
+  consts (float arrays) and carry; indices (integer arrays) are not differentiated.
+
+  scaled_linears: paths in params of layers {'w', 'b', 'temperature'} computing (x . w + b) / temperature (the NLMs'
+  SuperLinears). Since u = x . w + b is linear in w and b, dL/dT = -(sum(w * dL/dw) + sum(b * dL/db)) / T, and w, b
+  and T are the same at every tick, so the backward loop leaves T out and its gradient is taken once after the loop
+  from the summed w and b gradients: per tick that spares two products and their reductions per layer.
+  """
 
   def run_ticks(params, consts, carry, capture: bool):
     def body(c, t):
@@ -64,6 +77,7 @@ def history_scan(tick_apply: TickApply, params, consts, indices, carry, iteratio
       saved = jax.tree.map(lambda x: x[t], matmuls)
 
       def tick(p, cs, h, r):
+        p = _without_temperature_grads(p, scaled_linears)
         (new, (readout, _)), _ = tick_apply({'params': p, SAVED: saved}, (h, *r), {**cs, **indices}, [])
         return new, readout
 
@@ -79,10 +93,40 @@ def history_scan(tick_apply: TickApply, params, consts, indices, carry, iteratio
       _zeros_like_tree(consts),
     )
     (history_cot, rest_cot, params_cot, consts_cot), _ = jax.lax.scan(body, init, jnp.arange(iterations), reverse=True)
-    return params_cot, consts_cot, (history_cot, *rest_cot)
+    return _with_temperature_grads(params, params_cot, scaled_linears), consts_cot, (history_cot, *rest_cot)
 
   run.defvjp(run_fwd, run_bwd)
   return run(params, consts, carry)
+
+
+def _names(key_path) -> Path:
+  return tuple(str(getattr(k, 'key', getattr(k, 'name', k))) for k in key_path)
+
+
+def _map_temperatures(fn, tree, paths: Sequence[Path]):
+  """tree with fn(layer path, leaf) applied to the 'temperature' leaf of every layer in paths (containers kept)."""
+  targets = {tuple(p) + ('temperature',): tuple(p) for p in paths}
+  return jax.tree_util.tree_map_with_path(
+    lambda kp, x: fn(targets[_names(kp)], x) if _names(kp) in targets else x, tree
+  )
+
+
+def _layer(tree, path: Path):
+  for key in path:
+    tree = tree[key]
+  return tree
+
+
+def _without_temperature_grads(params, paths: Sequence[Path]):
+  return _map_temperatures(lambda _, t: jax.lax.stop_gradient(t), params, paths)
+
+
+def _with_temperature_grads(params, params_cot, paths: Sequence[Path]):
+  def add(path, cot):
+    p, g = _layer(params, path), _layer(params_cot, path)
+    return cot - (jnp.sum(p['w'] * g['w']) + jnp.sum(p['b'] * g['b'])) / p['temperature']
+
+  return _map_temperatures(add, params_cot, paths)
 
 
 def _zeros_like_tree(tree):

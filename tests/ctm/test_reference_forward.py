@@ -148,6 +148,17 @@ def test_transposed_kernels_compute_the_same_function_and_gradients(kw, monkeypa
   assert float(jnp.abs(transposed[1]['tick']['synapses'][first]['kernel']).max()) > 0
 
 
+@pytest.mark.parametrize('kw', [dict(), dict(do_layernorm_nlm=True, deep_nlms=False), dict(shared_nlm=True)])
+def test_deferred_temperature_gradient_is_the_same(kw, monkeypatch):
+  """history_scan takes the NLM temperatures' gradient once after its backward loop, -(sum(w dw) + sum(b db)) / T
+  from the summed w and b gradients; switched off, per tick as autodiff (and _dib_linear) compute it."""
+  deferred, plain = _on_and_off(tiny(**kw), 'DEFER_TEMPERATURE', monkeypatch)
+  for a, b in zip(jax.tree_util.tree_leaves(deferred[1]), jax.tree_util.tree_leaves(plain[1])):
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+  for layer in deferred[1]['tick']['nlm'].values():
+    assert float(jnp.abs(layer['temperature'])) > 1e-4  # compared above, so a lost gradient fails there
+
+
 @pytest.mark.parametrize(
   'kw',
   [
