@@ -147,7 +147,7 @@ class CTMTick(nn.Module):
   compute_dtype: Any = None
   fused_projections: bool = False  # params from fuse_projections(): q_proj holds q_proj∘query, the synapses' first
   #                                  kernel holds attention.out∘(its attention rows); two matmuls fewer per tick
-  merged_synch: int | None = None  # P_o: see below
+  merged_synch: int | None = None  # P_o, for the merged carry described above; None: the reference's two updates
 
   @nn.compact
   def __call__(self, carry, consts, train: bool = False, project: bool = True):
@@ -330,7 +330,7 @@ class CTM(nn.Module):
         out[name] = jnp.asarray(value)
     return out
 
-  def _tick_module(self, fused_projections: bool = False, merged_synch: bool = False) -> CTMTick:
+  def _tick_module(self, fused_projections: bool = False, merge_synch: bool = False) -> CTMTick:
     return CTMTick(
       d_model=self.d_model,
       d_input=self.d_input,
@@ -349,7 +349,7 @@ class CTM(nn.Module):
       layer_norm_nlm=self.do_layernorm_nlm,
       compute_dtype=COMPUTE_DTYPES[self.compute_dtype],
       fused_projections=fused_projections,
-      merged_synch=synch.synch_size(self.neuron_select_type, self.n_synch_out) if merged_synch else None,
+      merged_synch=synch.synch_size(self.neuron_select_type, self.n_synch_out) if merge_synch else None,
       parent=None,
     )
 
