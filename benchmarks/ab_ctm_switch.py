@@ -2,7 +2,7 @@
 
   .venv/bin/python -m benchmarks.ab_ctm_switch --switch=common.ctm.ctm.TRANSPOSE_KERNELS [--rounds=6]
   ... --switch=common.ctm.ctm.HISTORY_SCAN --memory [--workload=parity64]   # compiled train step's temp memory
-  ... --option=xla_cpu_prefer_vector_width=512     # bench_ctm's compiler options, then with this one added
+  ... --option=xla_cpu_prefer_vector_width=256     # bench_ctm's compiler options, then with this one added
 
 With --memory it compiles the train step both ways instead and prints its temporary buffer size (what the step
 needs beyond its inputs and outputs), without running it; --workload=parity64 is paper_parity64.gin's model.
@@ -79,7 +79,7 @@ def _option(text: str) -> Option:
   """Option from NAME=VALUE, or exit 2 naming the flag's fault."""
   name, sep, value = text.partition('=')
   if not sep or not name or not value:
-    _fail(f'--option={text}: give NAME=VALUE, e.g. --option=xla_cpu_prefer_vector_width=512')
+    _fail(f'--option={text}: give NAME=VALUE, e.g. --option=xla_cpu_prefer_vector_width=256')
   if value.lower() in ('true', 'false'):
     parsed = value.lower() == 'true'
   else:

@@ -38,10 +38,10 @@ def _kind(name: str) -> str:
   return 'elementwise loop'
 
 
-def _computations(hlo: str) -> tuple[dict[str, str], dict[str, str]]:
+def _computations(hlo: str) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
   """(op name -> the HLO computation holding it, computation -> a label: the entry computation, or the op_name of
-  the while loop whose body it is)."""
-  where, label, current = {}, {}, None
+  the while loop whose body it is, op name -> its HLO line)."""
+  where, label, lines, current = {}, {}, {}, None
   for line in hlo.splitlines():
     header = re.match(r'^(ENTRY )?%?([\w.\-]+) \(.*\{$', line)
     if header:
@@ -52,11 +52,12 @@ def _computations(hlo: str) -> tuple[dict[str, str], dict[str, str]]:
     op = re.match(r'\s*(?:ROOT )?%([\w.\-]+) = ', line)
     if op and current:
       where[op.group(1)] = current
+      lines[op.group(1)] = line
     body = re.search(r'body=%?([\w.\-]+)', line)
     if body:
       op_name = re.search(r'op_name="([^"]+)"', line)
       label[body.group(1)] = f'{op_name.group(1) if op_name else body.group(1)} (loop body)'
-  return where, label
+  return where, label, lines
 
 
 def main() -> None:
@@ -98,8 +99,7 @@ def main() -> None:
   for kind, ns in kinds.most_common():
     ops = kind_count[kind] / n
     print(f'  {kind:22s} {ns * ms / n:7.2f} ms  {ops:6.0f} ops  {ns / kind_count[kind] / 1e3:6.1f} us each')
-  hlo = compiled().as_text()
-  where, label = _computations(hlo)
+  where, label, lines = _computations(compiled().as_text())
   by_loop, loop_ops = collections.Counter(), collections.Counter()
   for name, ns in per_op.items():
     place = label.get(where.get(name), 'not an HLO op (thread-pool waits)')
@@ -110,7 +110,7 @@ def main() -> None:
     print(f'  {ns * ms / n:7.2f} ms {loop_ops[place] / n:6.0f} ops  {place[-100:]}')
   print('most expensive ops (ms per step, calls per step, HLO op name):')
   for name, ns in per_op.most_common(args.top):
-    source = next((line for line in hlo.splitlines() if f'%{name} = ' in line), '')
+    source = lines.get(name, '')
     op_name = source.split('op_name="', 1)[1].split('"', 1)[0] if 'op_name="' in source else ''
     print(f'  {ns * ms / n:7.3f} {count[name] / n:4.0f}  {name:32s} {op_name[-90:]}')
 

@@ -9,11 +9,13 @@ ways in one run (2-core development CPU: 33.8 ms with this option, 44.2 ms with 
 compilers ignore xla_cpu_* options.
 
 cpu_small_ops(vector_width=512): also vectorise XLA's own loops 512 bits wide where the CPU has AVX-512 (XLA:CPU
-prefers 256 bits by default). On the development CPU (AMD EPYC, AVX-512) `python -m benchmarks.ab_ctm_switch
---option=xla_cpu_prefer_vector_width=512` times the CTM parity-16 train step at 0.95-0.98x and its forward pass at
-0.88-0.92x the time without it (projects/ctm_parity/README.md). The parameter-matched LSTM baseline (hidden 51) ran
-slower with it in a one-off comparison, and the maze, digits and sort CTMs were not measured, so only the CTM parity
-configs set it (XLA_CPU_VECTOR_WIDTH in configs/ctm_parity/ctm_t16.gin). On a CPU without AVX-512 it changes nothing.
+prefers 256 bits by default). On the development CPU (AMD EPYC, AVX-512), `python -m benchmarks.ab_ctm_switch
+--option=xla_cpu_prefer_vector_width=512` timed the CTM parity-16 train step at 0.95-0.98x and its forward pass at
+0.88-0.92x the time without it, before bench_ctm's options included it; since then the same tool compares back to
+XLA's default with `--option=xla_cpu_prefer_vector_width=256` (on/off inverted; projects/ctm_parity/README.md). The
+parameter-matched LSTM baseline (hidden 51) ran slower with it in a one-off comparison, and the maze, digits and sort
+CTMs were not measured, so only the CTM parity configs set it (XLA_CPU_VECTOR_WIDTH in
+configs/ctm_parity/ctm_t16.gin). On a CPU without AVX-512 it changes nothing.
 
 Options change how XLA sums floats, so a run's last bits depend on them: that is why they are opt-in per experiment
 (configs/base/xla_cpu_small_ops.gin) rather than global, which would shift every recorded result.
