@@ -2,12 +2,15 @@
 
 Differentiating lax.scan over rematerialised ticks saves each tick's input carry, so the (D, M, B) pre-activation
 history is stacked T times ((T, D, M, B), zero-filled and written every step) although each tick adds one new column
-a_t (D, B) to it. Here the forward pass saves a_t and the carry's small parts (z, the
-synchronisation accumulators), and the backward pass rebuilds tick t's input history as the window
-tape[:, t:t+M] of tape = [start history, a_1, ..., a_T] (D, M + T, B). The backward pass is otherwise what
-differentiating the rematerialised scan computes: per tick, in reverse, the tick's VJP at its saved inputs, with
-the dense layers' matmul outputs saved in the forward pass and handed back (ColumnDense's SAVED collection) rather
-than recomputed.
+a_t (D, B) to it. Here the forward pass keeps tape = [start history, a_1, ..., a_T] (D, M + T, B) and the carry's
+small parts (z, the synchronisation accumulators), and the backward pass rebuilds tick t's input history as the
+window tape[:, t:t+M]. The forward loop itself (TAPE) carries the tape, writes a_t into it in place and reads tick
+t's history as that window, instead of carrying the shifted (D, M, B) history, which XLA copied every tick
+(`ab_ctm_switch --switch=common.ctm.history_scan.TAPE`: 0.98x the parity-16 train step's time on the CPU).
+
+The backward pass is otherwise what differentiating the rematerialised scan computes: per tick, in reverse, the
+tick's VJP at its saved inputs, with the dense layers' matmul outputs saved in the forward pass and handed back
+(ColumnDense's SAVED collection) rather than recomputed.
 
 The gradients are the same computation (tests/ctm/test_reference_forward.py compares both paths). What it saves,
 measured by `python -m benchmarks.ab_ctm_switch --switch=common.ctm.ctm.HISTORY_SCAN [--memory]`
@@ -34,6 +37,8 @@ from common.ctm.columns import SAVED
 TickApply = Callable[[dict, Any, Any, list], Any]
 Path = tuple[str, ...]
 
+TAPE = True  # the forward loop carries the tape (see above); False: the shifted history. Tests compare both
+
 
 def history_scan(
   tick_apply: TickApply, params, consts, indices, carry, iterations: int, scaled_linears: Sequence[Path] = ()
@@ -48,27 +53,47 @@ def history_scan(
   """
 
   def run_ticks(params, consts, carry, capture: bool):
+    """(readouts, tape (D, M + T, B), rests, saved matmuls) of the ticks from carry."""
+    history0 = carry[0]
+    memory = history0.shape[1]
+    if TAPE:
+      tape0 = jnp.pad(history0, ((0, 0), (0, iterations), (0, 0)))
+
+      def body(c, t):
+        tape, rest = c
+        history = jax.lax.dynamic_slice_in_dim(tape, t, memory, axis=1)
+        out, state = tick_apply({'params': params}, (history, *rest), {**consts, **indices}, [SAVED] if capture else [])
+        new, (readout, _) = out
+        # Only the new column of the tick's shifted history is kept, so XLA can fuse the shift into the NLMs.
+        tape = jax.lax.dynamic_update_slice_in_dim(tape, new[0][:, -1:], memory + t, axis=1)
+        return (tape, new[1:]), (readout, rest, state.get(SAVED, {}) if capture else None)
+
+      (tape, _), (readouts, rests, saved) = jax.lax.scan(body, (tape0, tuple(carry[1:])), jnp.arange(iterations))
+      return readouts, tape, rests, saved
+
     def body(c, t):
       out, state = tick_apply({'params': params}, c, {**consts, **indices}, [SAVED] if capture else [])
       new, (readout, _) = out
       saved = state.get(SAVED, {}) if capture else None
       return new, (readout, new[0][:, -1], c[1:], saved)
 
-    return jax.lax.scan(body, carry, jnp.arange(iterations))[1]
+    readouts, columns, rests, saved = jax.lax.scan(body, carry, jnp.arange(iterations))[1]
+    tape = jnp.concatenate([history0, jnp.moveaxis(columns, 0, 1)], axis=1)
+    return readouts, tape, rests, saved
 
   @jax.custom_vjp
   def run(params, consts, carry):
     return run_ticks(params, consts, carry, False)[0]
 
   def run_fwd(params, consts, carry):
-    readouts, columns, rests, matmuls = run_ticks(params, consts, carry, True)
-    # Saved: the tick's new history columns, its input carries without the history, its dense layers' outputs.
-    return readouts, (params, consts, carry[0], columns, rests, matmuls)
+    readouts, tape, rests, matmuls = run_ticks(params, consts, carry, True)
+    # Saved: the histories' tape, the ticks' input carries without the history, their dense layers' outputs.
+    return readouts, (params, consts, tape, rests, matmuls)
 
   def run_bwd(res, readout_cot):
-    params, consts, history0, columns, rests, matmuls = res
-    memory = history0.shape[1]
-    tape = jnp.concatenate([history0, jnp.moveaxis(columns, 0, 1)], axis=1)  # (D, M + T, B)
+    params, consts, tape, rests, matmuls = res
+    memory = tape.shape[1] - iterations
+    history0 = tape[:, :memory]
 
     def body(acc, t):
       history_cot, rest_cot, params_cot, consts_cot = acc

@@ -107,10 +107,12 @@ def test_unet_synapse_columns_equal_batch_major():
   np.testing.assert_allclose(cols.apply(variables, x.T).T, rows.apply(variables, x), rtol=1e-5, atol=1e-5)
 
 
-def _on_and_off(model, switch: str, monkeypatch):
-  """((predictions, gradients of sum(sin(predictions))) with common.ctm.ctm.<switch> on (its default), the same off),
-  for perturbed parameters on four parity inputs."""
-  from common.ctm import ctm as ctm_lib
+def _on_and_off(model, switch: str, monkeypatch, module: str = 'ctm'):
+  """((predictions, gradients of sum(sin(predictions))) with common.ctm.<module>.<switch> on (its default), the same
+  off), for perturbed parameters on four parity inputs."""
+  import importlib
+
+  ctm_lib = importlib.import_module(f'common.ctm.{module}')
 
   x = bits(4)
   variables = _perturbed(model.init(jax.random.PRNGKey(1), x))
@@ -199,4 +201,14 @@ def test_history_scan_computes_the_same_function_and_gradients(kw, monkeypatch):
   scanned, plain = _on_and_off(model, 'HISTORY_SCAN', monkeypatch)
   np.testing.assert_allclose(scanned[0], plain[0], rtol=1e-6, atol=1e-7)
   for a, b in zip(jax.tree_util.tree_leaves(scanned[1]), jax.tree_util.tree_leaves(plain[1])):
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize('kw', [dict(), dict(deep_nlms=False, memory_length=3, iterations=5)])
+def test_history_tape_forward_computes_the_same_function_and_gradients(kw, monkeypatch):
+  """history_scan's forward loop reads each tick's history as a window of the tape it writes in place
+  (history_scan.TAPE); switched off, it carries the shifted history and stacks the new columns."""
+  taped, plain = _on_and_off(tiny(**kw), 'TAPE', monkeypatch, module='history_scan')
+  np.testing.assert_allclose(taped[0], plain[0], rtol=1e-6, atol=1e-7)
+  for a, b in zip(jax.tree_util.tree_leaves(taped[1]), jax.tree_util.tree_leaves(plain[1])):
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
