@@ -158,7 +158,8 @@ def reference_ms(repeats: int):
 
 
 def paired_rounds(rounds: int, repeats: int) -> list[harness.Row]:
-  """Ours and the reference timed alternately, `rounds` times: the ratio is the median of the per-round ratios.
+  """Ours and the reference timed alternately, `rounds` times. Each row's ratio is that of the two sides' medians over
+  the rounds; its note gives the median of the per-round ratios (the paired statistic the READMEs quote first).
 
   On a shared virtual machine the speed drifts by 20-50% over minutes (the same code measured 31 and 48 ms within an
   hour), so one measurement of each side can catch them in different phases; alternating and pairing cancels most
