@@ -64,7 +64,8 @@ def history_scan(
         history = jax.lax.dynamic_slice_in_dim(tape, t, memory, axis=1)
         out, state = tick_apply({'params': params}, (history, *rest), {**consts, **indices}, [SAVED] if capture else [])
         new, (readout, _) = out
-        # Only the new column of the tick's shifted history is kept, so XLA can fuse the shift into the NLMs.
+        # Only the new column goes back into the carry: the tick's shifted history stays a temporary, which XLA no
+        # longer copies into the loop's carry buffer every tick.
         tape = jax.lax.dynamic_update_slice_in_dim(tape, new[0][:, -1:], memory + t, axis=1)
         return (tape, new[1:]), (readout, rest, state.get(SAVED, {}) if capture else None)
 

@@ -112,7 +112,7 @@ def _on_and_off(model, switch: str, monkeypatch, module: str = 'ctm'):
   off), for perturbed parameters on four parity inputs."""
   import importlib
 
-  ctm_lib = importlib.import_module(f'common.ctm.{module}')
+  switches = importlib.import_module(f'common.ctm.{module}')
 
   x = bits(4)
   variables = _perturbed(model.init(jax.random.PRNGKey(1), x))
@@ -122,7 +122,7 @@ def _on_and_off(model, switch: str, monkeypatch, module: str = 'ctm'):
     return jax.jit(lambda p: (f(p), jax.grad(lambda p: jnp.sum(jnp.sin(f(p))))(p)))(variables['params'])
 
   on = outputs_and_grads()
-  monkeypatch.setattr(ctm_lib, switch, False)
+  monkeypatch.setattr(switches, switch, False)
   return on, outputs_and_grads()
 
 
