@@ -15,10 +15,12 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from common.ctm.columns import normalise
+from common.ctm import fused_nlm
+from common.ctm.columns import SAVED, normalise
 from common.ctm.synapses import glu
 
 LAYOUTS = ('bdi', 'dbi', 'dib')
+FUSED = True  # deep private 'dib' NLMs in float32 as one fused kernel on CPU (common/ctm/fused_nlm.py); tests compare
 
 
 def _uniform(bound: float):
@@ -90,7 +92,8 @@ class SuperLinear(nn.Module):
   do_norm: bool = False
 
   @nn.compact
-  def __call__(self, x: jax.Array) -> jax.Array:
+  def __call__(self, x: jax.Array, weights_only: bool = False):
+    """The layer's output; weights_only: its (w, b, temperature) instead (for fused_nlm, which applies them)."""
     d = x.shape[-2] if self.layout == 'bdi' else x.shape[0]
     if self.do_norm:
       axis = 1 if self.layout == 'dib' else -1
@@ -111,6 +114,8 @@ class SuperLinear(nn.Module):
     else:
       w = self.param('w', init, (d, self.in_dims, self.out_dims))
       b = self.param('b', nn.initializers.zeros, (d, self.out_dims))
+      if weights_only:
+        return w, b, temperature
       if self.layout == 'dib':
         return _dib_linear(x, w, b, temperature)
       bias = {'bdi': b, 'dbi': b[:, None, :]}[self.layout]
@@ -142,6 +147,16 @@ class NeuronLevelModels(nn.Module):
     x = trace
     x = nn.Dropout(self.dropout, deterministic=not train)(x)
     norm = self.layer_norm
+    dropped = train and self.dropout > 0
+    if self.deep and self.layout == 'dib' and not (self.shared or norm or dropped) and _fusable(trace):
+      w1, b1, t1 = SuperLinear(self.memory_length, 2 * self.hidden, layout='dib', name='layer1')(x, True)
+      w2, b2, t2 = SuperLinear(self.hidden, 2, layout='dib', name='layer2')(x, True)  # x: only its D is read
+      if self.has_variable(SAVED, 'z'):  # the output saved by an earlier pass over the same inputs (history_scan)
+        return fused_nlm.given_deep_nlm(x, w1, b1, t1, w2, b2, t2, self.get_variable(SAVED, 'z'))
+      z = fused_nlm.deep_nlm(x, w1, b1, t1, w2, b2, t2)
+      if self.is_mutable_collection(SAVED):
+        self.put_variable(SAVED, 'z', z)
+      return z
     if self.deep:
       x = glu(SuperLinear(self.memory_length, 2 * self.hidden, self.shared, self.layout, norm, name='layer1')(x), axis)
       x = nn.Dropout(self.dropout, deterministic=not train)(x)
@@ -149,3 +164,7 @@ class NeuronLevelModels(nn.Module):
     else:
       x = glu(SuperLinear(self.memory_length, 2, self.shared, self.layout, norm, name='layer1')(x), axis)
     return jnp.squeeze(x, axis)
+
+
+def _fusable(trace: jax.Array) -> bool:
+  return FUSED and trace.dtype == jnp.float32 and fused_nlm.available()

@@ -212,3 +212,18 @@ def test_history_tape_forward_computes_the_same_function_and_gradients(kw, monke
   np.testing.assert_allclose(taped[0], plain[0], rtol=1e-6, atol=1e-7)
   for a, b in zip(jax.tree_util.tree_leaves(taped[1]), jax.tree_util.tree_leaves(plain[1])):
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize('history_scan', [True, False])
+@pytest.mark.parametrize('kw', [dict(), dict(memory_hidden_dims=3, memory_length=5, d_model=40)])
+def test_fused_nlms_compute_the_same_function_and_gradients(kw, history_scan, monkeypatch):
+  """Deep NLMs run as one fused CPU kernel (common/ctm/fused_nlm.py; in history_scan's backward pass from their saved
+  outputs); switched off, as XLA ops. Both training scans: history_scan and the rematerialised lax.scan."""
+  monkeypatch.setattr('common.ctm.ctm.HISTORY_SCAN', history_scan)
+  fused, plain = _on_and_off(tiny(**kw), 'FUSED', monkeypatch, module='nlm')
+  np.testing.assert_allclose(fused[0], plain[0], rtol=1e-5, atol=1e-6)
+  scale = max(float(jnp.abs(g).max()) for g in jax.tree_util.tree_leaves(plain[1]))
+  for a, b in zip(jax.tree_util.tree_leaves(fused[1]), jax.tree_util.tree_leaves(plain[1])):
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6 * scale)
+  for layer in fused[1]['tick']['nlm'].values():
+    assert float(jnp.abs(layer['w']).max()) > 0 and float(jnp.abs(layer['temperature'])) > 0
