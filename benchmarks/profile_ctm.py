@@ -6,10 +6,11 @@
 
 Prints, per step: the wall time the client waited, the thread time of the XLA:CPU executor's threads, and that
 thread time by kind of op (dots, which YNNPACK or Eigen run; fused elementwise loops; reduce-window and reduce, the
-two halves of XLA:CPU's tree rewrite of reductions over more than 32 elements; dynamic-update-slice, the scan's
-stacking; copies and broadcasts), with the number of ops and the mean time of one; then by HLO computation (the
-tick scan's forward and backward loop bodies, the rest); then the most expensive single ops with the HLO op name JAX
-gave them. The workload and compiler options are bench_ctm's, so this profiles what that benchmark times. Thread
+two halves of XLA:CPU's tree rewrite of reductions over more than 32 elements; custom calls, the fused NLM kernel of
+common/ctm/fused_nlm.py, whose helper thread's share is not in the executor's events; dynamic-update-slice, the
+scan's stacking; copies and broadcasts), with the number of ops and the mean time of one; then by HLO computation
+(the tick scan's forward and backward loop bodies, the rest); then the most expensive single ops with the HLO op name
+JAX gave them. The workload and compiler options are bench_ctm's, so this profiles what that benchmark times. Thread
 time above the summed ops is the executor's own scheduling between ops.
 """
 
@@ -25,6 +26,8 @@ from benchmarks import bench_ctm
 
 
 def _kind(name: str) -> str:
+  if name.startswith(('custom-call', 'ffi_call')):
+    return 'custom call (fused NLM kernel)'
   if name.startswith(('ynn_fusion', 'dot', 'xnn_fusion')):
     return 'dot'
   if 'reduce-window' in name:

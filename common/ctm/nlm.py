@@ -9,6 +9,10 @@ the few (M or H) features is a short sum of broadcast products that XLA fuses in
 faster on CPU than the batched matmul of tiny (B, M) @ (M, H) blocks. Its gradient is written by hand
 (`_dib_linear`) because the automatic one reduces over the batch once per (feature, output) pair, and over every
 activation for the temperature.
+
+On CPU, deep private NLMs in the 'dib' layout (the CTM's) in float32, without dropout or LayerNorm, run as one fused
+kernel instead (common/ctm/fused_nlm.py; switch FUSED), the same function to float32 rounding with the same
+parameters.
 """
 
 import flax.linen as nn
@@ -167,4 +171,5 @@ class NeuronLevelModels(nn.Module):
 
 
 def _fusable(trace: jax.Array) -> bool:
-  return FUSED and trace.dtype == jnp.float32 and fused_nlm.available()
+  # Only where JAX runs on the CPU: on accelerators the XLA ops below are the measured path; no kernel is built there.
+  return FUSED and trace.dtype == jnp.float32 and jax.default_backend() == 'cpu' and fused_nlm.available()
