@@ -147,8 +147,8 @@ struct Shapes {
 // One block's activations (vectors over its 16 examples): inputs xs (M), first layer u1 (2H), sigmoid of its gate
 // half s1 (H), hidden h (H); the second layer's u2_0 and s2 = sigmoid(u2_1) are returned through u20, s2.
 struct Block {
-  std::vector<vf> xs, u1, s1, h, g1;
-  explicit Block(const Shapes& s) : xs(s.m), u1(2 * s.h), s1(s.h), h(s.h), g1(2 * s.h) {}
+  std::vector<vf> xs, u1, s1, h;
+  explicit Block(const Shapes& s) : xs(s.m), u1(2 * s.h), s1(s.h), h(s.h) {}
 };
 
 inline void block_forward(const Shapes& s, const float* w1, const float* b1, float t1, const float* w2,
@@ -233,24 +233,70 @@ ffi::Error NlmForward(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> x, ffi::Buffer
   return ffi::Error::Success();
 }
 
+// dw1 (M, 2H) of one neuron from its blocks' inputs xs (blocks x M vectors) and first-layer output gradients g1
+// (blocks x 2H vectors): dw1[i, o] = sum over blocks and lanes of xs[i] g1[o]. Tiles of 2 inputs x 8 outputs keep
+// their 16 sums in registers over the blocks (10 loads for 16 products) and are summed across lanes together; the
+// rows and columns left over when M or 2H do not divide are summed one by one.
+void first_layer_weight_grad(const vf* xs, const vf* g1, int64_t blocks, int64_t M, int64_t H2, float* dw1) {
+  float sums[V];
+  int64_t i = 0;
+  for (; i + 2 <= M; i += 2) {
+    int64_t o = 0;
+    for (; o + 8 <= H2; o += 8) {
+      vf acc[16] = {};
+      for (int64_t blk = 0; blk < blocks; ++blk) {
+        const vf x0 = xs[blk * M + i], x1 = xs[blk * M + i + 1];
+        const vf* g = g1 + blk * H2 + o;
+        for (int q = 0; q < 8; ++q) {
+          acc[q] += x0 * g[q];
+          acc[8 + q] += x1 * g[q];
+        }
+      }
+      reduce_lanes(acc, 16, sums);
+      std::memcpy(dw1 + i * H2 + o, sums, 8 * sizeof(float));
+      std::memcpy(dw1 + (i + 1) * H2 + o, sums + 8, 8 * sizeof(float));
+    }
+    for (; o < H2; ++o) {
+      vf acc[2] = {};
+      for (int64_t blk = 0; blk < blocks; ++blk) {
+        acc[0] += xs[blk * M + i] * g1[blk * H2 + o];
+        acc[1] += xs[blk * M + i + 1] * g1[blk * H2 + o];
+      }
+      reduce_lanes(acc, 2, sums);
+      dw1[i * H2 + o] = sums[0];
+      dw1[(i + 1) * H2 + o] = sums[1];
+    }
+  }
+  for (; i < M; ++i) {
+    for (int64_t o = 0; o < H2; ++o) {
+      vf acc = {};
+      for (int64_t blk = 0; blk < blocks; ++blk) acc += xs[blk * M + i] * g1[blk * H2 + o];
+      reduce_lanes(&acc, 1, dw1 + i * H2 + o);
+    }
+  }
+}
+
 // Gradients of z with respect to x, w1, b1, w2, b2 given gz = dL/dz (D, B). The temperatures' gradients are not
-// computed here: fused_nlm.py takes them from these as -(sum(w * dw) + sum(b * db)) / t.
+// computed here: fused_nlm.py takes them from these as -(sum(w * dw) + sum(b * db)) / t. Per neuron, a first pass
+// over its blocks recomputes the activations, writes dx and keeps each block's inputs and first-layer gradients (a
+// few KB, in L1); dw1 is then summed over them in register tiles.
 ffi::Error NlmBackward(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> x, ffi::Buffer<ffi::F32> w1,
                        ffi::Buffer<ffi::F32> b1, ffi::Buffer<ffi::F32> t1, ffi::Buffer<ffi::F32> w2,
                        ffi::Buffer<ffi::F32> b2, ffi::Buffer<ffi::F32> t2, ffi::Buffer<ffi::F32> gz,
-                       ffi::ResultBuffer<ffi::F32> dx,
-                       ffi::ResultBuffer<ffi::F32> dw1, ffi::ResultBuffer<ffi::F32> db1,
-                       ffi::ResultBuffer<ffi::F32> dw2, ffi::ResultBuffer<ffi::F32> db2) {
+                       ffi::ResultBuffer<ffi::F32> dx, ffi::ResultBuffer<ffi::F32> dw1,
+                       ffi::ResultBuffer<ffi::F32> db1, ffi::ResultBuffer<ffi::F32> dw2,
+                       ffi::ResultBuffer<ffi::F32> db2) {
   const Shapes s = shapes_of(x, w2);
   if (ffi::Error e = check(s, x, w1, b1, w2, b2); e.failure()) return e;
-  const int64_t B = s.b, M = s.m, H = s.h, H2 = 2 * s.h;
+  const int64_t B = s.b, M = s.m, H = s.h, H2 = 2 * s.h, blocks = (s.b + V - 1) / V;
   const float temp1 = t1.typed_data()[0], temp2 = t2.typed_data()[0];
   const float r1 = 1.0f / temp1, r2 = 1.0f / temp2;  // the divisions by t as products, as in block_forward
   auto neurons = [&](int64_t chunk) {
     Block k(s);
-    // Per-lane accumulators of one neuron's parameter gradients, in the parameters' layouts: w1 (M, 2H), then b1 (2H),
-    // w2 (H, 2), b2 (2), so that one reduce_lanes call sums them all.
-    std::vector<vf> acc(M * H2 + H2 + H * 2 + 2);
+    std::vector<vf> xs(blocks * M), g1(blocks * H2);
+    // Per-lane accumulators of the small gradients, in the parameters' layouts: b1 (2H), w2 (H, 2), b2 (2), so that
+    // one reduce_lanes call sums them all.
+    std::vector<vf> acc(H2 + H * 2 + 2);
     std::vector<float> sums(acc.size());
     const int64_t end = std::min(s.d, (chunk + 1) * kNeuronsPerChunk);
     for (int64_t d = chunk * kNeuronsPerChunk; d < end; ++d) {
@@ -258,11 +304,11 @@ ffi::Error NlmBackward(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> x, ffi::Buffe
       const float* w1d = w1.typed_data() + d * M * H2;
       const float* w2d = w2.typed_data() + d * H * 2;
       std::fill(acc.begin(), acc.end(), vf{});
-      vf* a_w1 = acc.data();
-      vf* a_b1 = a_w1 + M * H2;
+      vf* a_b1 = acc.data();
       vf* a_w2 = a_b1 + H2;
       vf* a_b2 = a_w2 + H * 2;
-      for (int64_t b0 = 0; b0 < B; b0 += V) {
+      for (int64_t blk = 0; blk < blocks; ++blk) {
+        const int64_t b0 = blk * V;
         const int n = static_cast<int>(B - b0 < V ? B - b0 : V);
         load_block(s, xd, b0, n, k);
         vf u20, s2;
@@ -274,32 +320,37 @@ ffi::Error NlmBackward(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> x, ffi::Buffe
         const vf gv1 = g * u20 * s2 * (1.0f - s2) * r2;
         a_b2[0] += gv0;
         a_b2[1] += gv1;
+        vf* gb = g1.data() + blk * H2;
         for (int64_t j = 0; j < H; ++j) {
           a_w2[2 * j] += k.h[j] * gv0;
           a_w2[2 * j + 1] += k.h[j] * gv1;
           // dh_j, then through the first GLU (h_j = u1_j s1_j) and the division by t1.
           const vf dh = gv0 * w2d[2 * j] + gv1 * w2d[2 * j + 1];
-          k.g1[j] = dh * k.s1[j] * r1;
-          k.g1[H + j] = dh * k.u1[j] * k.s1[j] * (1.0f - k.s1[j]) * r1;
+          gb[j] = dh * k.s1[j] * r1;
+          gb[H + j] = dh * k.u1[j] * k.s1[j] * (1.0f - k.s1[j]) * r1;
         }
-        for (int64_t o = 0; o < H2; ++o) a_b1[o] += k.g1[o];
-        for (int64_t i = 0; i < M; ++i) {
-          const vf xi = k.xs[i];
-          vf* row = a_w1 + i * H2;
-          vf dxi = k.g1[0] * w1d[i * H2];
-          row[0] += xi * k.g1[0];
-          for (int64_t o = 1; o < H2; ++o) {
-            row[o] += xi * k.g1[o];
-            dxi += k.g1[o] * w1d[i * H2 + o];
+        for (int64_t o = 0; o < H2; ++o) a_b1[o] += gb[o];
+        float* dxd = dx->typed_data() + d * M * B + b0;
+        int64_t i = 0;
+        for (; i + 4 <= M; i += 4) {  // dx[i] = sum_o w1[i, o] g1[o], four inputs at a time (one load of g1[o])
+          vf a[4] = {};
+          for (int64_t o = 0; o < H2; ++o) {
+            for (int r = 0; r < 4; ++r) a[r] += gb[o] * w1d[(i + r) * H2 + o];
           }
-          store(dx->typed_data() + d * M * B + i * B + b0, dxi, n);
+          for (int r = 0; r < 4; ++r) store(dxd + (i + r) * B, a[r], n);
         }
+        for (; i < M; ++i) {
+          vf a = {};
+          for (int64_t o = 0; o < H2; ++o) a += gb[o] * w1d[i * H2 + o];
+          store(dxd + i * B, a, n);
+        }
+        std::copy(k.xs.begin(), k.xs.end(), xs.begin() + blk * M);
       }
+      first_layer_weight_grad(xs.data(), g1.data(), blocks, M, H2, dw1->typed_data() + d * M * H2);
       reduce_lanes(acc.data(), static_cast<int64_t>(acc.size()), sums.data());
-      std::memcpy(dw1->typed_data() + d * M * H2, sums.data(), M * H2 * sizeof(float));
-      std::memcpy(db1->typed_data() + d * H2, sums.data() + M * H2, H2 * sizeof(float));
-      std::memcpy(dw2->typed_data() + d * H * 2, sums.data() + M * H2 + H2, H * 2 * sizeof(float));
-      std::memcpy(db2->typed_data() + d * 2, sums.data() + M * H2 + H2 + H * 2, 2 * sizeof(float));
+      std::memcpy(db1->typed_data() + d * H2, sums.data(), H2 * sizeof(float));
+      std::memcpy(dw2->typed_data() + d * H * 2, sums.data() + H2, H * 2 * sizeof(float));
+      std::memcpy(db2->typed_data() + d * 2, sums.data() + H2 + H * 2, 2 * sizeof(float));
     }
   };
   parallel_for(pool, (s.d + kNeuronsPerChunk - 1) / kNeuronsPerChunk, neurons);
