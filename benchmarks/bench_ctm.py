@@ -3,7 +3,8 @@
 Workload: D=256, d_input=64, heads=4, T=16, M=8, n_synch_out=n_synch_action=32, synapse depth 1, NLM hidden 8,
 deep NLMs, random-pairing, float32; train step at batch 64, forward at batch 256. Ours compiles with the options the
 CTM parity configs use (configs/base/xla_cpu_small_ops.gin, common/train/xla_options.py) and runs on the state `launch`
-builds (the synchronisation's neuron indices are model state, read at run time); a third row times the train step
+builds (the synchronisation's neuron indices are model state, read at run time), with its deep NLMs as the fused CPU
+kernel of common/ctm/fused_nlm.py (as in every CPU run of the CTM where g++ builds it); a third row times the train step
 with XLA's defaults, which is what `common.ctm` gives a script that does not pass them, one row without
 rematerialised ticks (CTM.remat_ticks=False), and two more rows run the synapses and attention in bfloat16
 (CTM.compute_dtype), against the reference's float32.
