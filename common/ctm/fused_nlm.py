@@ -3,8 +3,8 @@
 deep_nlm(x (D, M, B), w1 (D, M, 2H), b1 (D, 2H), t1 (), w2 (D, H, 2), b2 (D, 2), t2 ()) -> z (D, B) computes
 GLU((GLU((x . w1 + b1) / t1) . w2 + b2) / t2) per neuron, as NeuronLevelModels(deep=True, layout='dib') does, with
 its gradient. On CPU both passes are one kernel call each, which keeps a neuron's activations in L1 from its first
-layer to its output and recomputes them in the backward pass; elsewhere (GPU, TPU) the same function runs as XLA
-ops (`jax.lax.platform_dependent`).
+layer to its output and recomputes them in the backward pass. NeuronLevelModels calls it only where JAX's default
+backend is the CPU; lowered for another platform, it runs the same function as XLA ops (`jax.lax.platform_dependent`).
 
 The kernel is compiled on first use with the machine's C++ compiler (`g++`, or $CXX) for this CPU (-march=native)
 into a cache keyed by the source, the flags, jaxlib's version and the CPU's feature flags
