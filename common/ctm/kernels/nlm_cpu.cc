@@ -171,17 +171,12 @@ inline void block_forward(const Shapes& s, const float* w1, const float* b1, flo
     for (int64_t i = 1; i < M; ++i) acc += k.xs[i] * w1[i * H2 + o];
     k.u1[o] = (acc + b1[o]) * r1;
   }
-  vf v0 = splat(0.0f), v1 = splat(0.0f);
+  vf v0 = {}, v1 = {};
   for (int64_t j = 0; j < H; ++j) {
     k.s1[j] = sigmoid(k.u1[H + j]);
     k.h[j] = k.u1[j] * k.s1[j];
-    if (j == 0) {
-      v0 = k.h[0] * w2[0];
-      v1 = k.h[0] * w2[1];
-    } else {
-      v0 += k.h[j] * w2[2 * j];
-      v1 += k.h[j] * w2[2 * j + 1];
-    }
+    v0 += k.h[j] * w2[2 * j];
+    v1 += k.h[j] * w2[2 * j + 1];
   }
   u20 = (v0 + b2[0]) * r2;
   s2 = sigmoid((v1 + b2[1]) * r2);
@@ -359,28 +354,25 @@ ffi::Error NlmBackward(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> x, ffi::Buffe
 
 }  // namespace
 
-XLA_FFI_DEFINE_HANDLER_SYMBOL(BrainnetsNlmForward, NlmForward,
-                              ffi::Ffi::Bind()
-                                  .Ctx<ffi::ThreadPool>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Ret<ffi::Buffer<ffi::F32>>());
+// Both handlers take XLA's thread pool and the seven inputs x, w1, b1, t1, w2, b2, t2 (all float32).
+static auto bind_inputs() {
+  using F32 = ffi::Buffer<ffi::F32>;
+  return ffi::Ffi::Bind()
+      .Ctx<ffi::ThreadPool>()
+      .Arg<F32>()  // x
+      .Arg<F32>()  // w1
+      .Arg<F32>()  // b1
+      .Arg<F32>()  // t1
+      .Arg<F32>()  // w2
+      .Arg<F32>()  // b2
+      .Arg<F32>();  // t2
+}
+
+// Forward: -> z. Backward: the cotangent gz -> dx, dw1, db1, dw2, db2.
+XLA_FFI_DEFINE_HANDLER_SYMBOL(BrainnetsNlmForward, NlmForward, bind_inputs().Ret<ffi::Buffer<ffi::F32>>());
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(BrainnetsNlmBackward, NlmBackward,
-                              ffi::Ffi::Bind()
-                                  .Ctx<ffi::ThreadPool>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
+                              bind_inputs()
                                   .Arg<ffi::Buffer<ffi::F32>>()
                                   .Ret<ffi::Buffer<ffi::F32>>()
                                   .Ret<ffi::Buffer<ffi::F32>>()
